@@ -1,0 +1,74 @@
+// Package sync copies objects between stores (local filesystem, any
+// S3-compatible endpoint) and re-syncs only what changed.
+//
+// Files in this package that also need the standard library's sync import it
+// as "sync"; callers outside import this package as objsync.
+package sync
+
+import (
+	"context"
+	"io"
+	"iter"
+	"time"
+)
+
+// Object is one entry of a listing or a Stat.
+type Object struct {
+	Key     string    // relative to the store's root prefix, '/'-separated, never leading '/'
+	Size    int64     //
+	ModTime time.Time // filesystem mtime (ns); S3 LastModified
+	ETag    string    // S3 only, without quotes
+	// Checksum is a full-object checksum when the store knows one without
+	// reading the data ("CRC64NVME:base64", "CRC32C:base64"); empty otherwise.
+	Checksum string
+	// Identity is the store's change-detection identity, compared for
+	// equality only: filesystem "size:mtime_ns:ctime_ns:dev:ino"; S3 "etag:size:lastmodified".
+	Identity string
+	Meta     map[string]string // user metadata (x-amz-meta-*), filled by Stat, not by List
+}
+
+// OpenOptions select a byte range; Length < 0 means to the end.
+type OpenOptions struct {
+	Offset int64
+	Length int64
+}
+
+// PutOptions describe a write.
+type PutOptions struct {
+	Size        int64 // -1 if unknown
+	ContentType string
+	Meta        map[string]string
+}
+
+// PutResult is what the store acknowledged.
+type PutResult struct {
+	ETag     string
+	Checksum string // "CRC64NVME:base64" etc.
+}
+
+// Store is the seam between the sync engine and a storage system.
+//
+// List must yield objects in strictly increasing byte order of Key (the
+// order S3 lists in): "a-b" before "a/b", because '-' (0x2d) < '/' (0x2f).
+// Listing streams: memory must not grow with the number of objects.
+type Store interface {
+	// String names the store for logs and reports, redacted ("s3://bucket/prefix").
+	String() string
+	// List yields every object under prefix (relative to the store root), sorted.
+	List(ctx context.Context, prefix string) iter.Seq2[Object, error]
+	// Stat returns one object, with Meta; ErrNotFound if absent.
+	Stat(ctx context.Context, key string) (Object, error)
+	// Open reads an object (or a range of it).
+	Open(ctx context.Context, key string, o OpenOptions) (io.ReadCloser, error)
+	// Put writes an object atomically: a failed Put never leaves a partial object.
+	Put(ctx context.Context, key string, r io.Reader, o PutOptions) (PutResult, error)
+	// Delete removes an object; deleting a missing object is not an error.
+	Delete(ctx context.Context, key string) error
+}
+
+// ErrNotFound is returned by Stat and Open for a missing key.
+var ErrNotFound = errNotFound{}
+
+type errNotFound struct{}
+
+func (errNotFound) Error() string { return "object not found" }
