@@ -7,6 +7,7 @@ package sync
 
 import (
 	"context"
+	"errors"
 	"io"
 	"iter"
 	"time"
@@ -25,6 +26,9 @@ type Object struct {
 	// equality only: filesystem "size:mtime_ns:ctime_ns:dev:ino"; S3 "etag:size:lastmodified".
 	Identity string
 	Meta     map[string]string // user metadata (x-amz-meta-*), filled by Stat, not by List
+
+	// Standard HTTP headers, filled by S3 Stat (preserved S3 -> S3).
+	ContentType, CacheControl, ContentEncoding, ContentDisposition, ContentLanguage string
 }
 
 // OpenOptions select a byte range; Length < 0 means to the end.
@@ -38,13 +42,48 @@ type PutOptions struct {
 	Size        int64 // -1 if unknown
 	ContentType string
 	Meta        map[string]string
+
+	// Standard headers, copied from the source object when it has them.
+	CacheControl, ContentEncoding, ContentDisposition, ContentLanguage string
+	// ResumeID identifies the source content (e.g. its Identity). When set, a
+	// multipart Put may resume an interrupted upload of the same key made with
+	// the same ResumeID; a listed part is reused only if its checksum equals
+	// the checksum of the bytes read from r now.
+	ResumeID string
 }
 
 // PutResult is what the store acknowledged.
 type PutResult struct {
 	ETag     string
 	Checksum string // "CRC64NVME:base64" etc.
+	// Sent is the number of body bytes sent to the target; less than the size
+	// when a resumed upload reused parts, 0 for a server-side copy.
+	Sent int64
 }
+
+// Copier is implemented by stores that can copy from another store without
+// moving the bytes through evac (S3 CopyObject/UploadPartCopy on one endpoint).
+type Copier interface {
+	// CanCopyFrom reports whether Copy can work from src (same endpoint and credentials).
+	CanCopyFrom(src Store) bool
+	// Copy writes srcObj (from src) to dstKey. With fallback, a server-side
+	// AccessDenied/NotImplemented falls back to streaming through evac.
+	Copy(ctx context.Context, src Store, srcObj Object, dstKey string, o PutOptions, fallback bool) (PutResult, error)
+}
+
+// ChangeChecker is implemented by readers whose source can change while it
+// is read (filesystem files). Call Verify after reading everything and
+// before recording the object as done.
+type ChangeChecker interface {
+	// Identity is the store identity taken when the object was opened.
+	Identity() string
+	// Verify re-stats the open object; it returns an error wrapping
+	// ErrChanged if size, mtime or ctime differ from the identity at open.
+	Verify() error
+}
+
+// ErrChanged reports a source object that changed while it was being read.
+var ErrChanged = errors.New("source changed while being read")
 
 // Store is the seam between the sync engine and a storage system.
 //

@@ -61,8 +61,34 @@ var rules = []struct {
 	{regexp.MustCompile(`\b(AKIA|ASIA|AGPA|AIDA|AROA|ANPA|ANVA|AIPA)[A-Z0-9]{12,}\b`), "${1}" + Mask},
 	// key=value / key: value pairs whose name says secret
 	{regexp.MustCompile(`(?i)((?:secret|password|passwd|pwd|token|secret_access_key|aws_secret_access_key|session_token)["']?\s*[:=]\s*["']?)[^\s"'&,;]+`), "${1}" + Mask},
-	// 40-character AWS secret keys standing alone
-	{regexp.MustCompile(`\b[A-Za-z0-9/+]{40}\b`), Mask},
+}
+
+// base64Run finds maximal runs of base64 characters; a run of exactly 40 with
+// upper case, lower case and digits is taken for an AWS secret access key.
+// Matching maximal runs (not \b-bounded windows) keeps long paths intact.
+var base64Run = regexp.MustCompile(`[A-Za-z0-9/+]+`)
+
+func maskAWSSecrets(s string) string {
+	return base64Run.ReplaceAllStringFunc(s, func(run string) string {
+		if len(run) != 40 || strings.HasPrefix(run, "/") {
+			return run
+		}
+		var up, low, dig bool
+		for _, c := range run {
+			switch {
+			case c >= 'A' && c <= 'Z':
+				up = true
+			case c >= 'a' && c <= 'z':
+				low = true
+			case c >= '0' && c <= '9':
+				dig = true
+			}
+		}
+		if up && low && dig {
+			return Mask
+		}
+		return run
+	})
 }
 
 // String returns s with every secret masked.
@@ -80,7 +106,7 @@ func String(s string) string {
 	for _, r := range rules {
 		s = r.re.ReplaceAllString(s, r.repl)
 	}
-	return s
+	return maskAWSSecrets(s)
 }
 
 // DSN masks the password of a go-sql-driver DSN ("user:pw@tcp(h:3306)/db").

@@ -21,6 +21,8 @@ func TestString(t *testing.T) {
 		{"no secrets in s3://bucket/prefix", "no secrets in s3://bucket/prefix"},
 		{"root@tcp(127.0.0.1:3306)/", "root@tcp(127.0.0.1:3306)/"},
 		{"table db.t key (1,2)", "table db.t key (1,2)"},
+		{"open /tmp/TestConfigErrorRedacted773526580/001/evac.yaml: no such file", "open /tmp/TestConfigErrorRedacted773526580/001/evac.yaml: no such file"},
+		{"s3://bucket/a/very/long/prefix/with/many/segments/x1", "s3://bucket/a/very/long/prefix/with/many/segments/x1"},
 	}
 	for _, c := range cases {
 		if got := String(c.in); got != c.want {

@@ -36,11 +36,11 @@ func (c Class) String() string {
 
 // Retryable MySQL server error numbers.
 var mysqlRetryable = map[uint16]bool{
-	1205: true, // ER_LOCK_WAIT_TIMEOUT
-	1213: true, // ER_LOCK_DEADLOCK
-	1290: true, // ER_OPTION_PREVENTS_STATEMENT (read-only during failover)
-	1040: true, // ER_CON_COUNT_ERROR
-	1053: true, // ER_SERVER_SHUTDOWN
+	1205: true,                                     // ER_LOCK_WAIT_TIMEOUT
+	1213: true,                                     // ER_LOCK_DEADLOCK
+	1290: true,                                     // ER_OPTION_PREVENTS_STATEMENT (read-only during failover)
+	1040: true,                                     // ER_CON_COUNT_ERROR
+	1053: true,                                     // ER_SERVER_SHUTDOWN
 	1158: true, 1159: true, 1160: true, 1161: true, // net read/write errors
 	1927: true, // ER_CONNECTION_KILLED (MariaDB)
 	2003: true, // CR_CONN_HOST_ERROR

@@ -23,7 +23,9 @@ type Policy struct {
 }
 
 // DefaultPolicy is 8 attempts, 100ms..20s full jitter.
-func DefaultPolicy() Policy { return Policy{Attempts: 8, Base: 100 * time.Millisecond, Max: 20 * time.Second} }
+func DefaultPolicy() Policy {
+	return Policy{Attempts: 8, Base: 100 * time.Millisecond, Max: 20 * time.Second}
+}
 
 func (p Policy) withDefaults() Policy {
 	if p.Attempts <= 0 {

@@ -45,6 +45,13 @@ type Row struct {
 	Columns []string // names, in order, matching Before/After
 	Before  []any
 	After   []any
+	// Key holds the indexes into Columns of the primary key (or the
+	// non-null unique key) the applier addresses the row by. Filled by the
+	// stream from the schema history; nil means the applier looks it up.
+	Key []int
+	// Generated marks columns (by index) the applier must not write:
+	// generated (virtual/stored) columns. Nil means none.
+	Generated []bool
 }
 
 // Txn is one committed source transaction (or one DDL statement), delivered
@@ -60,6 +67,20 @@ type Txn struct {
 	DDL *DDL
 	// Bytes is the size of the transaction's events in the binlog.
 	Bytes int64
+	// XAPrepare is set on the (row-less) Txn of an XA PREPARE group: the
+	// rows held until the XA COMMIT. The applier persists them with the
+	// checkpoint so a restart between PREPARE and COMMIT keeps them.
+	XAPrepare *XAHeld
+	// XAEnd names the XA transaction (XAHeld.XID) this Txn commits (its
+	// held rows are then in Rows) or rolls back; the applier drops the
+	// persisted copy in the same target transaction.
+	XAEnd string
+}
+
+// XAHeld is a prepared XA transaction's rows, keyed by a canonical xid.
+type XAHeld struct {
+	XID  string
+	Rows []Row
 }
 
 // DDL is a schema change from a Query event.

@@ -1,0 +1,79 @@
+# evac: make build | test | demo | bench | check | clean   (see docs/TESTING.md)
+SHELL := /bin/bash
+.SHELLFLAGS := -euo pipefail -c
+.ONESHELL:
+.DEFAULT_GOAL := build
+
+MODULE  := github.com/evac-dev/evac
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+COMMIT  ?= $(shell git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)
+LDFLAGS := -X $(MODULE)/internal/version.Version=$(VERSION) -X $(MODULE)/internal/version.Commit=$(COMMIT)
+# Packages that start goroutines: tested with the race detector.
+RACE_RE := ^$(MODULE)/(sync|replicator|verify|internal)(/|$$)
+TEST_TIMEOUT ?= 8m
+# PKGS narrows `make test` (e.g. make test PKGS=./sync/...); default everything.
+PKGS ?= ./...
+GO_TEST_FLAGS ?=
+
+.PHONY: build test demo bench check clean testenv-up testenv-down
+
+# phase NAME CMD...: run CMD, print its duration, remember it for the summary.
+define PHASES
+T_START=$$(date +%s); SUMMARY=""
+phase() { local name=$$1; shift; local t=$$(date +%s); echo "==> $$name"; "$$@"; local d=$$(( $$(date +%s) - t )); echo "<== $$name: $${d}s"; SUMMARY+="  $$(printf '%-28s %4ss' "$$name" "$$d")"$$'\n'; }
+summary() { echo "== time per phase"; printf '%s' "$$SUMMARY"; echo "  total                        $$(( $$(date +%s) - T_START ))s"; }
+endef
+
+build:
+	@go build -trimpath -ldflags "$(LDFLAGS)" -o bin/evac ./cmd/evac
+	echo "built bin/evac $(VERSION) ($(COMMIT))"
+
+test:
+	@$(PHASES)
+	started=0
+	if ! scripts/testenv status >/dev/null 2>&1; then started=1; fi
+	cleanup() { rc=$$?; if (( started )); then scripts/testenv down || true; fi; summary; exit $$rc; }
+	trap cleanup EXIT
+	phase "testenv up" scripts/testenv up
+	set -a; . "$${EVAC_TESTENV_DIR:-.testenv}/env"; set +a
+	export EVAC_INTEGRATION=1
+	fmt_check() { out=$$(gofmt -l $$(go list -f '{{.Dir}}' $(PKGS))); if [[ -n $$out ]]; then echo "gofmt needed on:"; echo "$$out"; echo "fix: gofmt -w <files>"; return 1; fi; }
+	phase "gofmt" fmt_check
+	phase "go vet" go vet $(PKGS)
+	race_pkgs=$$(go list $(PKGS) | grep -E '$(RACE_RE)' || true)
+	other_pkgs=$$(go list $(PKGS) | grep -vE '$(RACE_RE)' || true)
+	if [[ -n $$race_pkgs ]] && ! command -v "$$(go env CC)" >/dev/null; then echo "go test -race needs a C compiler (cgo); fix: apt-get install -y gcc libc6-dev"; exit 1; fi
+	if [[ -n $$race_pkgs ]]; then phase "go test -race (concurrent)" go test -race -count=1 -timeout $(TEST_TIMEOUT) $(GO_TEST_FLAGS) $$race_pkgs; fi
+	if [[ -n $$other_pkgs ]]; then phase "go test (rest)" go test -count=1 -timeout $(TEST_TIMEOUT) $(GO_TEST_FLAGS) $$other_pkgs; fi
+
+testenv-up:
+	@scripts/testenv up
+
+testenv-down:
+	@scripts/testenv down
+
+demo: build
+	@scripts/testenv up
+	set -a; . "$${EVAC_TESTENV_DIR:-.testenv}/env"; set +a
+	if bin/evac demo --help >/dev/null 2>&1; then
+		bin/evac demo
+	else
+		echo "bin/evac has no demo command yet; the test servers are up (scripts/testenv status)"
+	fi
+
+bench: build
+	@if [[ -x bench/run.sh ]]; then bench/run.sh; else echo "no bench/run.sh yet"; fi
+
+check:
+	@out=$$(gofmt -l $$(go list -f '{{.Dir}}' ./...))
+	if [[ -n $$out ]]; then echo "gofmt needed on:"; echo "$$out"; exit 1; fi
+	go vet ./...
+	# go mod tidy -diff changes nothing; it prints what tidy would change and fails if anything would.
+	go mod tidy -diff || { echo "go.mod/go.sum are not tidy; fix: go mod tidy"; exit 1; }
+	git diff --exit-code go.mod go.sum
+	echo "check OK"
+
+clean:
+	@rm -rf bin bench/out
+	go clean -testcache
+	echo "removed bin/ and bench/out/; the test servers keep running (scripts/testenv down stops them)"

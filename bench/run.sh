@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# bench/run.sh: the benchmark harness behind `make bench`.
+# Runs every bench/*.sh except itself (each compares evac with a peer tool on the test servers)
+# and prints their ratio lines: a benchmark reports by printing lines that start with "RATIO ",
+# e.g. "RATIO sync-1k-small evac/rclone=0.62 (lower is better)". Output of each run is kept in bench/out/.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+mkdir -p bench/out
+ROOT=$PWD
+shopt -s nullglob
+benches=()
+for b in bench/*.sh; do [[ $(basename "$b") == run.sh ]] || benches+=("$b"); done
+if ((${#benches[@]} == 0)); then echo "no benchmarks yet (add bench/<name>.sh printing RATIO lines)"; exit 0; fi
+if [[ -z ${EVAC_TEST_SOURCE_DSN:-} ]]; then
+	scripts/testenv up >&2
+	set -a; . "${EVAC_TESTENV_DIR:-$ROOT/.testenv}/env"; set +a
+fi
+ran=0 failed=0 ratios=""
+for b in "${benches[@]}"; do
+	name=$(basename "$b" .sh); out="bench/out/$name.log"; t=$(date +%s)
+	echo "==> $name"
+	if bash "$b" >"$out" 2>&1; then
+		echo "<== $name: $(($(date +%s) - t))s (log $out)"
+	else
+		echo "<== $name: FAILED after $(($(date +%s) - t))s (log $out)"; tail -n 20 "$out"; failed=$((failed + 1))
+	fi
+	ratios+=$(grep -E '^RATIO ' "$out" || true)$'\n'
+	ran=$((ran + 1))
+done
+echo "== ratios"
+printf '%s' "$ratios" | sed '/^$/d'
+((failed == 0)) || { echo "$failed benchmark(s) failed"; exit 1; }

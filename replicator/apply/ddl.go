@@ -1,0 +1,151 @@
+package apply
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/evac-dev/evac/replicator/change"
+	"github.com/evac-dev/evac/replicator/sqlbuild"
+)
+
+// alreadyApplied are errors a DDL gives when it already ran (after a crash
+// between running it and advancing the checkpoint).
+var alreadyApplied = map[uint16]string{
+	1007: "database exists", 1008: "database does not exist", 1050: "table exists", 1051: "unknown table",
+	1054: "unknown column", 1060: "duplicate column", 1061: "duplicate key name", 1091: "cannot drop: does not exist",
+	1146: "table does not exist",
+}
+
+// CrashHook, when set (tests only), is called at named points of the DDL
+// protocol and of Apply; returning an error aborts there as a crash would.
+var CrashHook func(point string) error
+
+func crash(point string) error {
+	if CrashHook != nil {
+		return CrashHook(point)
+	}
+	return nil
+}
+
+// applyDDL runs the DDL protocol for a batch holding one DDL transaction:
+//  1. record the DDL as pending (checkpoint position unchanged) and commit;
+//  2. run the DDL with the source session's sql_mode, charset, time zone;
+//  3. in one transaction: the transaction's rows (CREATE ... SELECT),
+//     extras, and the checkpoint advanced past the DDL, pending cleared.
+//
+// On resume the stream re-delivers the DDL (the checkpoint is before it);
+// a DDL that already ran fails with an "already applied" error code, which
+// is then taken as done.
+func (a *Applier) applyDDL(ctx context.Context, b Batch) error {
+	t := &b.Txns[0]
+	cp, ok, err := a.LoadCheckpoint(ctx)
+	if err != nil {
+		return err
+	}
+	resumed := ok && cp.PendingDDL != "" && cp.PendingPos == t.Pos
+	if !resumed {
+		if err := a.markPending(ctx, cp, ok, t); err != nil {
+			return err
+		}
+	}
+	if err := a.runDDL(ctx, t.DDL, resumed); err != nil {
+		return err
+	}
+	if err := crash("ddl-before-checkpoint"); err != nil {
+		return err
+	}
+	tx, err := a.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("begin target transaction: %w", err)
+	}
+	defer func() { _ = tx.Rollback() }()
+	if err := a.applyBody(ctx, tx, b); err != nil {
+		return err
+	}
+	if err := a.finish(ctx, tx, b, ""); err != nil {
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("commit checkpoint after DDL at %s: %w", t.Pos, err)
+	}
+	return nil
+}
+
+// markPending records the DDL as pending, keeping the previous position.
+func (a *Applier) markPending(ctx context.Context, prev Checkpoint, ok bool, t *change.Txn) error {
+	tx, err := a.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("begin target transaction: %w", err)
+	}
+	defer func() { _ = tx.Rollback() }()
+	pos := prev.Pos
+	if !ok {
+		pos = "" // first event ever: nothing before it is applied
+	}
+	cp := Checkpoint{Pos: pos, CommitTS: prev.CommitTS, PendingDDL: t.DDL.Statement, PendingPos: t.Pos}
+	if err := a.writeCheckpoint(ctx, tx, cp); err != nil {
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("record pending DDL at %s: %w", t.Pos, err)
+	}
+	return nil
+}
+
+// runDDL runs the statement on one connection with the source session's
+// settings. resumed tolerates "already applied" errors.
+func (a *Applier) runDDL(ctx context.Context, d *change.DDL, resumed bool) error {
+	conn, err := a.db.Conn(ctx)
+	if err != nil {
+		return fmt.Errorf("target connection for DDL: %w", err)
+	}
+	defer conn.Close()
+	for _, s := range ddlSession(d, a.cfg.SourceTimeZone) {
+		if _, err := conn.ExecContext(ctx, s); err != nil {
+			return fmt.Errorf("DDL session setting %q: %w", s, err)
+		}
+	}
+	defer func() { // the pool reuses the connection: restore evac's session
+		_, _ = conn.ExecContext(context.WithoutCancel(ctx), "SET time_zone='+00:00', NAMES binary, sql_mode='"+addMode(a.cfg.SourceSQLMode, "NO_AUTO_VALUE_ON_ZERO")+"'")
+	}()
+	if d.Schema != "" {
+		if _, err := conn.ExecContext(ctx, "USE "+sqlbuild.Quote(d.Schema)); err != nil && mysqlErrno(err) != 1049 {
+			return fmt.Errorf("DDL default database %s: %w", d.Schema, err)
+		}
+	}
+	_, err = conn.ExecContext(ctx, d.Statement)
+	if err == nil {
+		return nil
+	}
+	if why, ok := alreadyApplied[mysqlErrno(err)]; ok && resumed {
+		a.log.Warn("pending DDL already applied before the restart", "statement", d.Statement, "reason", why)
+		return nil
+	}
+	return fmt.Errorf("replay DDL %.200q on the target: %w", d.Statement, err)
+}
+
+// ddlSession returns the SET statements reproducing the source session.
+func ddlSession(d *change.DDL, defaultTZ string) []string {
+	var out []string
+	out = append(out, "SET SESSION sql_mode='"+strings.ReplaceAll(d.SQLMode, "'", "")+"'")
+	tz := d.TimeZone
+	if tz == "" {
+		tz = defaultTZ
+	}
+	out = append(out, "SET SESSION time_zone='"+strings.ReplaceAll(tz, "'", "")+"'")
+	if ids := strings.Split(d.Charset, ","); len(ids) == 3 {
+		out = append(out, fmt.Sprintf("SET SESSION character_set_client=%s, collation_connection=%s, collation_server=%s",
+			num(ids[0]), num(ids[1]), num(ids[2])))
+	}
+	return out
+}
+
+func num(s string) string {
+	for _, c := range s {
+		if c < '0' || c > '9' {
+			return "0"
+		}
+	}
+	return s
+}

@@ -1,0 +1,220 @@
+package apply_test
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/evac-dev/evac/internal/testenv"
+	"github.com/evac-dev/evac/replicator/apply"
+	"github.com/evac-dev/evac/replicator/binlog"
+	"github.com/evac-dev/evac/replicator/change"
+	"github.com/evac-dev/evac/replicator/position"
+)
+
+// pipe drives stream -> applier directly (no snapshot) for one database.
+type pipe struct {
+	t        *testing.T
+	db       string
+	src, tgt *sql.DB
+	srcDSN   string
+	tgtDSN   string
+	start    position.Position
+	streamID string
+}
+
+func newPipe(t *testing.T, schema ...string) *pipe {
+	t.Helper()
+	return newPipeOn(t, nil, schema...)
+}
+
+// newPipeOn uses a private source server when priv is not nil.
+func newPipeOn(t *testing.T, priv *testenv.MariaDB, schema ...string) *pipe {
+	t.Helper()
+	p := &pipe{t: t, db: testenv.FreshDatabase(t), src: testenv.SourceDB(t), tgt: testenv.TargetDB(t),
+		srcDSN: testenv.SourceDSN(t), tgtDSN: testenv.TargetDSN(t)}
+	if priv != nil {
+		p.srcDSN = priv.DSN
+		p.src = testenv.OpenDB(t, "private source", priv.DSN)
+		if _, err := p.src.Exec("CREATE DATABASE `" + p.db + "`"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	p.streamID = p.db
+	for _, s := range schema {
+		p.both(s)
+	}
+	p.start = p.sourcePos()
+	return p
+}
+
+// both runs a statement on source and target (in the test database), with
+// binary logging off on the source so the stream does not see it.
+func (p *pipe) both(q string) {
+	p.t.Helper()
+	for _, db := range []*sql.DB{p.src, p.tgt} {
+		conn, err := db.Conn(context.Background())
+		if err != nil {
+			p.t.Fatal(err)
+		}
+		for _, s := range []string{"SET SESSION sql_log_bin=0", "USE `" + p.db + "`", q, "SET SESSION sql_log_bin=1"} {
+			if _, err := conn.ExecContext(context.Background(), s); err != nil {
+				p.t.Fatalf("%s: %v", s, err)
+			}
+		}
+		_ = conn.Close()
+	}
+}
+
+// source runs statements on one source connection in the test database.
+func (p *pipe) source(stmts ...string) {
+	p.t.Helper()
+	conn, err := p.src.Conn(context.Background())
+	if err != nil {
+		p.t.Fatal(err)
+	}
+	defer conn.Close()
+	if _, err := conn.ExecContext(context.Background(), "USE `"+p.db+"`"); err != nil {
+		p.t.Fatal(err)
+	}
+	for _, s := range stmts {
+		if _, err := conn.ExecContext(context.Background(), s); err != nil {
+			p.t.Fatalf("source: %s: %v", s, err)
+		}
+	}
+}
+
+func (p *pipe) sourcePos() position.Position {
+	p.t.Helper()
+	pos, err := binlog.CurrentPosition(context.Background(), p.src, "mariadb")
+	if err != nil {
+		p.t.Fatal(err)
+	}
+	return pos
+}
+
+func (p *pipe) applier() *apply.Applier {
+	p.t.Helper()
+	a, err := apply.New(context.Background(), apply.Config{TargetDSN: p.tgtDSN, StreamID: p.streamID,
+		SourceSQLMode: "STRICT_TRANS_TABLES,ERROR_FOR_DIVISION_BY_ZERO,NO_ENGINE_SUBSTITUTION"})
+	if err != nil {
+		p.t.Fatal(err)
+	}
+	p.t.Cleanup(func() { _ = a.Close() })
+	return a
+}
+
+// run streams from the checkpoint (or p.start) and applies one Txn per
+// batch until the source position captured now is reached. It returns the
+// first apply error.
+func (p *pipe) run() error {
+	p.t.Helper()
+	until := p.sourcePos()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	a := p.applier()
+	start := p.start
+	if cp, ok, err := a.LoadCheckpoint(ctx); err != nil {
+		p.t.Fatal(err)
+	} else if ok && cp.Pos != "" {
+		start = position.MustParse(cp.Pos)
+	}
+	p.t.Logf("start %s until %s", start, until)
+	if start.Contains(until) {
+		return nil
+	}
+	s, err := binlog.Open(ctx, binlog.Config{SourceDSN: p.srcDSN, ServerID: 1000 + rand.Uint32N(1<<30),
+		Start: start, Include: func(id change.TableID) bool { return id.Schema == p.db },
+		History: binlog.NewHistory(p.streamID, a.DB())})
+	if err != nil {
+		p.t.Fatal(err)
+	}
+	defer s.Close()
+	for {
+		txn, err := s.Next(ctx)
+		if err != nil {
+			return err
+		}
+		if err := a.Apply(ctx, apply.Batch{Txns: []change.Txn{txn}}); err != nil {
+			return err
+		}
+		p.t.Logf("txn %s rows=%d ddl=%v", txn.Pos, len(txn.Rows), txn.DDL != nil)
+		if position.MustParse(txn.Pos).Contains(until) {
+			return nil
+		}
+	}
+}
+
+func (p *pipe) mustRun() {
+	p.t.Helper()
+	if err := p.run(); err != nil {
+		p.t.Fatal(err)
+	}
+}
+
+// dump returns every row of a table, each column as HEX() (and, for
+// FLOAT/DOUBLE, also the shortest round-trip text), ordered by all columns
+// of the table's first key.
+func dump(t *testing.T, db *sql.DB, schema, table string) []string {
+	t.Helper()
+	rows, err := db.Query(`SELECT COLUMN_NAME, DATA_TYPE FROM information_schema.COLUMNS
+		WHERE TABLE_SCHEMA=? AND TABLE_NAME=? ORDER BY ORDINAL_POSITION`, schema, table)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var exprs []string
+	for rows.Next() {
+		var c, dt string
+		if err := rows.Scan(&c, &dt); err != nil {
+			t.Fatal(err)
+		}
+		q := "`" + c + "`"
+		e := "COALESCE(HEX(" + q + "),'NULL')"
+		if dt == "timestamp" {
+			e = "COALESCE(UNIX_TIMESTAMP(" + q + "),'NULL')"
+		}
+		if dt == "float" || dt == "double" {
+			e = "CONCAT(" + e + ",'/',COALESCE(CAST(" + q + " AS CHAR),'NULL'),'/',COALESCE(" + q + "=0 AND CAST(" + q + " AS CHAR) LIKE '-%','x'))"
+		}
+		exprs = append(exprs, e)
+	}
+	rows.Close()
+	q := fmt.Sprintf("SELECT CONCAT_WS('|',%s) r FROM `%s`.`%s` ORDER BY r", strings.Join(exprs, ","), schema, table)
+	rs, err := db.Query(q)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rs.Close()
+	var out []string
+	for rs.Next() {
+		var r string
+		if err := rs.Scan(&r); err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, r)
+	}
+	return out
+}
+
+func (p *pipe) same(tables ...string) {
+	p.t.Helper()
+	for _, tb := range tables {
+		s, g := dump(p.t, p.src, p.db, tb), dump(p.t, p.tgt, p.db, tb)
+		if strings.Join(s, "\n") != strings.Join(g, "\n") {
+			p.t.Errorf("table %s differs:\nsource (%d rows):\n%s\ntarget (%d rows):\n%s", tb, len(s), strings.Join(s, "\n"), len(g), strings.Join(g, "\n"))
+		}
+	}
+}
+
+func divergence(err error) *apply.DivergenceError {
+	var d *apply.DivergenceError
+	if errors.As(err, &d) {
+		return d
+	}
+	return nil
+}

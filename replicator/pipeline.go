@@ -1,0 +1,184 @@
+package replicator
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/evac-dev/evac/replicator/apply"
+	"github.com/evac-dev/evac/replicator/binlog"
+	"github.com/evac-dev/evac/replicator/change"
+	"github.com/evac-dev/evac/replicator/chunk"
+	"github.com/evac-dev/evac/replicator/meta"
+	"github.com/evac-dev/evac/replicator/position"
+	"github.com/evac-dev/evac/replicator/schema"
+	"github.com/evac-dev/evac/replicator/snapshot"
+)
+
+// pipeline is one run: stream -> snapshot coordinator -> applier.
+type pipeline struct {
+	cfg    Config
+	c      *conns
+	log    *slog.Logger
+	tables []change.TableID
+	fks    []schema.ForeignKey
+
+	ap     *apply.Applier
+	coord  *snapshot.Coordinator
+	flavor string
+
+	mu        sync.Mutex
+	applied   string    // checkpoint position of the last applied batch
+	appliedTS time.Time // its source commit time
+	phase     string
+	events    atomic.Int64
+}
+
+func (p *pipeline) setPhase(s string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.phase != s {
+		p.log.Info("phase", "phase", s)
+	}
+	p.phase = s
+}
+
+func (p *pipeline) run(ctx context.Context, cp apply.Checkpoint, resumed bool) error {
+	var err error
+	if p.flavor, err = binlog.DetectFlavor(ctx, p.c.src); err != nil {
+		return err
+	}
+	var mode string
+	if err := p.c.src.QueryRowContext(ctx, "SELECT @@GLOBAL.sql_mode").Scan(&mode); err != nil {
+		return fmt.Errorf("source: read sql_mode: %w", err)
+	}
+	p.ap, err = apply.New(ctx, apply.Config{TargetDSN: p.cfg.TargetDSN, StreamID: p.cfg.StreamID, SourceSQLMode: mode, Logger: p.log})
+	if err != nil {
+		return err
+	}
+	defer p.ap.Close()
+	start, err := p.startPosition(ctx, cp, resumed)
+	if err != nil {
+		return err
+	}
+	p.applied = start.String()
+	if p.cfg.Snapshot != SnapshotNever {
+		p.coord, err = snapshot.New(ctx, snapshot.Config{
+			StreamID: p.cfg.StreamID, Source: p.c.srcData, Target: p.c.tgt, Tables: specs(p.tables, p.fks),
+			Workers: p.cfg.SnapshotWorkers, Chunk: chunk.Options{TargetRows: p.cfg.ChunkRows, TargetTime: p.cfg.ChunkTime},
+			Logger: p.log,
+		})
+		if err != nil {
+			return err
+		}
+	}
+	if !p.cfg.NoHeartbeat {
+		if err := meta.EnsureSource(ctx, p.c.src); err != nil {
+			return err
+		}
+	}
+	return p.stream(ctx, start)
+}
+
+// startPosition is the checkpoint on resume; on a fresh start, the
+// source's current position, taken before the first watermark and
+// recorded at once as the checkpoint.
+func (p *pipeline) startPosition(ctx context.Context, cp apply.Checkpoint, resumed bool) (position.Position, error) {
+	if resumed {
+		p.log.Info("resuming", "pos", cp.Pos)
+		return position.Parse(cp.Pos)
+	}
+	start, err := binlog.CurrentPosition(ctx, p.c.src, p.flavor)
+	if err != nil {
+		return start, err
+	}
+	if err := p.ap.Apply(ctx, apply.Batch{Pos: start.String()}); err != nil {
+		return start, err
+	}
+	p.log.Info("starting", "pos", start.String())
+	return start, nil
+}
+
+func (p *pipeline) stream(ctx context.Context, start position.Position) error {
+	serverID := p.cfg.ServerID
+	if serverID == 0 {
+		serverID = 1_000_000 + uint32(rand.IntN(1_000_000_000))
+	}
+	f := p.cfg.filter()
+	st, err := binlog.Open(ctx, binlog.Config{
+		SourceDSN: p.cfg.SourceDSN, ServerID: serverID, Flavor: p.flavor, Start: start,
+		Include: f.Match, History: binlog.NewHistory(p.cfg.StreamID, p.ap.DB()), Logger: p.log,
+	})
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	lctx, stop := context.WithCancel(ctx)
+	defer stop()
+	g, gctx := errgroup.WithContext(lctx)
+	txns := make(chan change.Txn, 1024)
+	g.Go(func() error { return quiet(ctx, p.read(gctx, st, txns)) })
+	if p.coord != nil {
+		g.Go(func() error { return quiet(ctx, p.coord.RunReaders(gctx)) })
+	}
+	if !p.cfg.NoHeartbeat {
+		g.Go(func() error { return quiet(ctx, p.heartbeat(gctx)) })
+	}
+	g.Go(func() error { return quiet(ctx, p.status(gctx)) })
+	g.Go(func() error {
+		err := p.loop(gctx, txns)
+		stop() // finished (caught up, snapshot only) or failed: stop the rest
+		return err
+	})
+	return g.Wait()
+}
+
+// quiet turns the cancellation of a stopping run into nil.
+func quiet(parent context.Context, err error) error {
+	if err != nil && (errors.Is(err, context.Canceled) || parent.Err() != nil) {
+		return nil
+	}
+	return err
+}
+
+func (p *pipeline) read(ctx context.Context, st *binlog.Stream, out chan<- change.Txn) error {
+	for {
+		txn, err := st.Next(ctx)
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			return err
+		}
+		select {
+		case out <- txn:
+		case <-ctx.Done():
+			return nil
+		}
+	}
+}
+
+// heartbeat writes evac_meta.heartbeat on the source: lag is measured from
+// it (and the stream is never idle, so --until-caught-up ends).
+func (p *pipeline) heartbeat(ctx context.Context) error {
+	t := time.NewTicker(p.cfg.HeartbeatInterval)
+	defer t.Stop()
+	for {
+		_, err := p.c.src.ExecContext(ctx, "INSERT INTO evac_meta.heartbeat (id, ts) VALUES (1, UTC_TIMESTAMP(6)) ON DUPLICATE KEY UPDATE ts = VALUES(ts)")
+		if err != nil && ctx.Err() == nil {
+			p.log.Warn("heartbeat write failed", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		}
+	}
+}

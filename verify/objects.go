@@ -1,0 +1,317 @@
+package verify
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"iter"
+	"log/slog"
+	"sort"
+	"strings"
+	"time"
+	gosync "sync"
+
+	"golang.org/x/sync/errgroup"
+
+	objsync "github.com/evac-dev/evac/sync"
+)
+
+// ObjectOptions configure an object verification.
+type ObjectOptions struct {
+	Prefix  string // compare only keys under this prefix ("" = all)
+	Deep    bool   // re-read both sides and hash the bytes
+	Workers int    // concurrent HEAD/GET pairs (default 32)
+	MaxList int    // differing keys listed (the counts stay exact; default 10000)
+}
+
+// Object difference kinds.
+const (
+	ObjMissing  = "missing_on_target"
+	ObjExtra    = "extra_on_target"
+	ObjSize     = "size_different"
+	ObjChecksum = "checksum_different"
+	ObjContent  = "content_different"
+	ObjError    = "read_error"
+)
+
+// ObjectsResult is the verdict for one prefix.
+type ObjectsResult struct {
+	Source        string       `json:"source"`
+	Target        string       `json:"target"`
+	Prefix        string       `json:"prefix"`
+	Status        string       `json:"status"`
+	Deep          bool         `json:"deep"`
+	SourceObjects int64        `json:"source_objects"`
+	TargetObjects int64        `json:"target_objects"`
+	SourceBytes   int64        `json:"source_bytes"`
+	Matched       int64        `json:"matched"`
+	ByChecksum    int64        `json:"checked_by_stored_checksum"`
+	ByContent     int64        `json:"checked_by_content"`
+	SizeOnly      int64        `json:"checked_by_size_only"`
+	SizeOnlyKeys  []string     `json:"size_only_keys"`
+	Differing     int64        `json:"differing"`
+	Diffs         []ObjectDiff `json:"diffs"`
+	Truncated     bool         `json:"diffs_truncated"`
+	DurationS     float64      `json:"duration_s"`
+
+	pendingBytes int64     // bytes of source objects missing or of another size on the target
+	oldest       time.Time // oldest source change among them
+}
+
+// Pending returns the objects not yet copied (missing or of another size
+// on the target, plus content differences) for the RPO figures.
+func (r ObjectsResult) Pending(now time.Time) *PendingObjects {
+	p := &PendingObjects{Bytes: r.pendingBytes}
+	for _, d := range r.Diffs {
+		if d.Kind != ObjExtra {
+			p.Count++
+		}
+	}
+	if !r.oldest.IsZero() {
+		p.OldestChangeAgeS = now.Sub(r.oldest).Seconds()
+	}
+	return p
+}
+
+// ObjectDiff names one differing object.
+type ObjectDiff struct {
+	Key            string `json:"key"`
+	Kind           string `json:"kind"`
+	SourceSize     int64  `json:"source_size,omitempty"`
+	TargetSize     int64  `json:"target_size,omitempty"`
+	SourceChecksum string `json:"source_checksum,omitempty"`
+	TargetChecksum string `json:"target_checksum,omitempty"`
+	Detail         string `json:"detail,omitempty"`
+}
+
+// excluded keys are evac's own (the sync journal mirror).
+func excluded(key string) bool { return strings.HasPrefix(key, ".evac/") }
+
+// Objects compares two stores: a merge-join of their sorted listings, then
+// per common key the stored full-object checksums (Stat = HEAD with checksum
+// mode: no GetObject) or, with Deep, a SHA-256 of both sides' bytes.
+// Multipart ETags are never compared.
+func Objects(ctx context.Context, src, dst objsync.Store, opt ObjectOptions, log *slog.Logger) (ObjectsResult, error) {
+	if opt.Workers <= 0 {
+		opt.Workers = 32
+	}
+	if opt.MaxList <= 0 {
+		opt.MaxList = 10000
+	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	c := &objCompare{opt: opt, src: src, dst: dst, res: ObjectsResult{
+		Source: src.String(), Target: dst.String(), Prefix: opt.Prefix, Deep: opt.Deep,
+		SizeOnlyKeys: []string{}, Diffs: []ObjectDiff{},
+	}}
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(opt.Workers)
+	err := mergeListings(gctx, src.List(gctx, opt.Prefix), dst.List(gctx, opt.Prefix), func(s, t *objsync.Object) {
+		c.pair(gctx, g, s, t)
+	})
+	if werr := g.Wait(); err == nil {
+		err = werr
+	}
+	if err != nil {
+		return c.res, err
+	}
+	sort.Strings(c.res.SizeOnlyKeys)
+	sort.Slice(c.res.Diffs, func(i, j int) bool { return c.res.Diffs[i].Key < c.res.Diffs[j].Key })
+	c.res.Status = StatusMatch
+	if c.res.Differing > 0 {
+		c.res.Status = StatusDiffer
+	}
+	return c.res, nil
+}
+
+type objCompare struct {
+	opt      ObjectOptions
+	src, dst objsync.Store
+	mu       gosync.Mutex
+	res      ObjectsResult
+}
+
+// pair handles one key present on one or both sides.
+func (c *objCompare) pair(ctx context.Context, g *errgroup.Group, s, t *objsync.Object) {
+	c.mu.Lock()
+	if s != nil {
+		c.res.SourceObjects++
+		c.res.SourceBytes += s.Size
+	}
+	if t != nil {
+		c.res.TargetObjects++
+	}
+	same := s != nil && t != nil && s.Size == t.Size
+	if s != nil && !same {
+		c.res.pendingBytes += s.Size
+		if c.res.oldest.IsZero() || (!s.ModTime.IsZero() && s.ModTime.Before(c.res.oldest)) {
+			c.res.oldest = s.ModTime
+		}
+	}
+	switch {
+	case t == nil:
+		c.diff(ObjectDiff{Key: s.Key, Kind: ObjMissing, SourceSize: s.Size})
+	case s == nil:
+		c.diff(ObjectDiff{Key: t.Key, Kind: ObjExtra, TargetSize: t.Size})
+	case !same:
+		c.diff(ObjectDiff{Key: s.Key, Kind: ObjSize, SourceSize: s.Size, TargetSize: t.Size})
+	}
+	c.mu.Unlock()
+	if same {
+		key := s.Key
+		g.Go(func() error { return c.content(ctx, key) }) // may block: never under mu
+	}
+}
+
+// diff records a difference; the caller holds mu.
+func (c *objCompare) diff(d ObjectDiff) {
+	c.res.Differing++
+	if len(c.res.Diffs) < c.opt.MaxList {
+		c.res.Diffs = append(c.res.Diffs, d)
+	} else {
+		c.res.Truncated = true
+	}
+}
+
+// content compares one key present on both sides with equal sizes.
+func (c *objCompare) content(ctx context.Context, key string) error {
+	so, err := c.src.Stat(ctx, key)
+	if err != nil {
+		return fmt.Errorf("stat source %s: %w", key, err)
+	}
+	to, err := c.dst.Stat(ctx, key)
+	if err != nil {
+		return fmt.Errorf("stat target %s: %w", key, err)
+	}
+	comparable := so.Checksum != "" && algo(so.Checksum) == algo(to.Checksum)
+	if comparable && so.Checksum != to.Checksum {
+		c.record(ObjectDiff{Key: key, Kind: ObjChecksum, SourceSize: so.Size, TargetSize: to.Size, SourceChecksum: so.Checksum, TargetChecksum: to.Checksum}, "")
+		return nil
+	}
+	if !c.opt.Deep {
+		how := "checksum"
+		if !comparable {
+			how = "size"
+		}
+		c.record(ObjectDiff{}, how)
+		c.mu.Lock()
+		if !comparable && len(c.res.SizeOnlyKeys) < c.opt.MaxList {
+			c.res.SizeOnlyKeys = append(c.res.SizeOnlyKeys, key)
+		}
+		c.mu.Unlock()
+		return nil
+	}
+	return c.deep(ctx, key)
+}
+
+// deep hashes both sides' bytes.
+func (c *objCompare) deep(ctx context.Context, key string) error {
+	var hs, ht string
+	var g errgroup.Group
+	var es, et error
+	g.Go(func() error { hs, es = hashObject(ctx, c.src, key); return nil })
+	g.Go(func() error { ht, et = hashObject(ctx, c.dst, key); return nil })
+	_ = g.Wait()
+	switch {
+	case es != nil:
+		return fmt.Errorf("read source %s: %w", key, es)
+	case et != nil:
+		c.record(ObjectDiff{Key: key, Kind: ObjError, Detail: "target read failed: " + et.Error()}, "")
+	case hs != ht:
+		c.record(ObjectDiff{Key: key, Kind: ObjContent, SourceChecksum: "SHA256:" + hs, TargetChecksum: "SHA256:" + ht}, "")
+	default:
+		c.record(ObjectDiff{}, "content")
+	}
+	return nil
+}
+
+func (c *objCompare) record(d ObjectDiff, how string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	switch how {
+	case "":
+		c.diff(d)
+		return
+	case "checksum":
+		c.res.ByChecksum++
+	case "size":
+		c.res.SizeOnly++
+	case "content":
+		c.res.ByContent++
+	}
+	c.res.Matched++
+}
+
+func algo(cs string) string {
+	a, _, _ := strings.Cut(cs, ":")
+	return a
+}
+
+func hashObject(ctx context.Context, st objsync.Store, key string) (string, error) {
+	r, err := st.Open(ctx, key, objsync.OpenOptions{Length: -1})
+	if err != nil {
+		return "", err
+	}
+	defer r.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, r); err != nil {
+		return "", err
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// mergeListings walks two sorted listings together and calls f with the
+// source and target entry of each key (nil when absent on that side).
+func mergeListings(ctx context.Context, a, b iter.Seq2[objsync.Object, error], f func(s, t *objsync.Object)) error {
+	na, stopA := iter.Pull2(a)
+	defer stopA()
+	nb, stopB := iter.Pull2(b)
+	defer stopB()
+	next := func(n func() (objsync.Object, error, bool), side string) (*objsync.Object, error) {
+		for {
+			o, err, ok := n()
+			if !ok {
+				return nil, nil
+			}
+			if err != nil {
+				return nil, fmt.Errorf("list %s: %w", side, err)
+			}
+			if !excluded(o.Key) {
+				return &o, nil
+			}
+		}
+	}
+	s, err := next(na, "source")
+	if err != nil {
+		return err
+	}
+	t, err := next(nb, "target")
+	if err != nil {
+		return err
+	}
+	for s != nil || t != nil {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		switch {
+		case t == nil || (s != nil && s.Key < t.Key):
+			f(s, nil)
+			s, err = next(na, "source")
+		case s == nil || t.Key < s.Key:
+			f(nil, t)
+			t, err = next(nb, "target")
+		default:
+			f(s, t)
+			if s, err = next(na, "source"); err == nil {
+				t, err = next(nb, "target")
+			}
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
