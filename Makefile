@@ -19,9 +19,9 @@ GO_TEST_FLAGS ?=
 
 # phase NAME CMD...: run CMD, print its duration, remember it for the summary.
 define PHASES
-T_START=$$(date +%s); SUMMARY=""
-phase() { local name=$$1; shift; local t=$$(date +%s); echo "==> $$name"; "$$@"; local d=$$(( $$(date +%s) - t )); echo "<== $$name: $${d}s"; SUMMARY+="  $$(printf '%-28s %4ss' "$$name" "$$d")"$$'\n'; }
-summary() { echo "== time per phase"; printf '%s' "$$SUMMARY"; echo "  total                        $$(( $$(date +%s) - T_START ))s"; }
+T_START=$$(date +%s); SUMMARY=""; FAILED=""
+phase() { local name=$$1 rc=0 t; shift; t=$$(date +%s); echo "==> $$name"; "$$@" || rc=$$?; local d=$$(( $$(date +%s) - t )) st=ok; (( rc == 0 )) || { st=FAILED; FAILED+="$$name; "; }; echo "<== $$name: $${d}s $$st"; SUMMARY+="  $$(printf '%-28s %4ss  %s' "$$name" "$$d" "$$st")"$$'\n'; return $$rc; }
+summary() { echo "== time per phase"; printf '%s' "$$SUMMARY"; echo "  total                        $$(( $$(date +%s) - T_START ))s"; [[ -z $$FAILED ]] || echo "FAILED: $$FAILED"; }
 endef
 
 build:
@@ -38,13 +38,15 @@ test:
 	set -a; . "$${EVAC_TESTENV_DIR:-.testenv}/env"; set +a
 	export EVAC_INTEGRATION=1
 	fmt_check() { out=$$(gofmt -l $$(go list -f '{{.Dir}}' $(PKGS))); if [[ -n $$out ]]; then echo "gofmt needed on:"; echo "$$out"; echo "fix: gofmt -w <files>"; return 1; fi; }
-	phase "gofmt" fmt_check
-	phase "go vet" go vet $(PKGS)
-	race_pkgs=$$(go list $(PKGS) | grep -E '$(RACE_RE)' || true)
-	other_pkgs=$$(go list $(PKGS) | grep -vE '$(RACE_RE)' || true)
+	# After the servers are up every phase runs, so one run shows every problem; the exit code says if any failed.
+	phase "gofmt" fmt_check || true
+	phase "go vet" go vet $(PKGS) || true
+	race_pkgs=$$(go list -e $(PKGS) | grep -E '$(RACE_RE)' || true)
+	other_pkgs=$$(go list -e $(PKGS) | grep -vE '$(RACE_RE)' || true)
 	if [[ -n $$race_pkgs ]] && ! command -v "$$(go env CC)" >/dev/null; then echo "go test -race needs a C compiler (cgo); fix: apt-get install -y gcc libc6-dev"; exit 1; fi
-	if [[ -n $$race_pkgs ]]; then phase "go test -race (concurrent)" go test -race -count=1 -timeout $(TEST_TIMEOUT) $(GO_TEST_FLAGS) $$race_pkgs; fi
-	if [[ -n $$other_pkgs ]]; then phase "go test (rest)" go test -count=1 -timeout $(TEST_TIMEOUT) $(GO_TEST_FLAGS) $$other_pkgs; fi
+	if [[ -n $$race_pkgs ]]; then phase "go test -race (concurrent)" go test -race -count=1 -timeout $(TEST_TIMEOUT) $(GO_TEST_FLAGS) $$race_pkgs || true; fi
+	if [[ -n $$other_pkgs ]]; then phase "go test (rest)" go test -count=1 -timeout $(TEST_TIMEOUT) $(GO_TEST_FLAGS) $$other_pkgs || true; fi
+	[[ -z $$FAILED ]]
 
 testenv-up:
 	@scripts/testenv up

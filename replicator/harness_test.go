@@ -64,7 +64,7 @@ func (e *env) config() replicator.Config {
 func (e *env) run(ctx context.Context, c replicator.Config) error {
 	ctx, cancel := context.WithTimeout(ctx, 90*time.Second)
 	defer cancel()
-	log := slog.New(slog.NewTextHandler(testWriter{e.t}, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	log := slog.New(slog.NewTextHandler(testWriter{e.t}, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	return replicator.Run(ctx, c, log)
 }
 
@@ -89,7 +89,12 @@ func dump(t *testing.T, db *sql.DB, schema, table string) []string {
 		if err := rows.Scan(&c, &dt); err != nil {
 			t.Fatal(err)
 		}
-		exprs = append(exprs, "COALESCE(HEX(`"+c+"`),'NULL')")
+		q := "`" + c + "`"
+		ex := "COALESCE(HEX(" + q + "),'NULL')"
+		if dt == "float" || dt == "double" { // full precision and the sign of zero
+			ex = "CONCAT(" + ex + ",'/',COALESCE(CAST(" + q + " AS CHAR),'NULL'),'/',COALESCE(" + q + "=0 AND CAST(" + q + " AS CHAR) LIKE '-%','x'))"
+		}
+		exprs = append(exprs, ex)
 	}
 	rows.Close()
 	q := fmt.Sprintf("SELECT CONCAT_WS('|',%s) r FROM `%s`.`%s` ORDER BY r", strings.Join(exprs, ","), schema, table)

@@ -68,12 +68,18 @@ func (p *pipeline) handle(ctx context.Context, s *loopState, txn change.Txn) err
 		}
 		txn = res.Txn
 		if txn.DDL == nil {
+			// Chunk rows go after every Txn of their batch, so once a batch
+			// holds chunks only data-free transactions (watermarks,
+			// heartbeats, other schemas) may join it; the next one with
+			// rows to apply starts a new batch.
+			if len(s.batch.Chunks) > 0 && hasData(txn) {
+				if err := p.flush(ctx, s); err != nil {
+					return err
+				}
+			}
 			p.add(s, txn)
 			s.batch.Chunks = append(s.batch.Chunks, res.Chunks...)
 			s.batch.Extra = append(s.batch.Extra, res.Extra...)
-			if res.Flush() {
-				return p.flush(ctx, s)
-			}
 			return p.maybeFlush(ctx, s)
 		}
 	}
@@ -106,6 +112,16 @@ func (p *pipeline) wantDDL(d *change.DDL) bool {
 	return len(d.Tables) == 0 && f.MatchSchema(d.Schema)
 }
 
+// hasData reports whether a transaction has rows the applier writes.
+func hasData(txn change.Txn) bool {
+	for _, r := range txn.Rows {
+		if r.Table.Schema != "evac_meta" {
+			return true
+		}
+	}
+	return false
+}
+
 func (p *pipeline) add(s *loopState, txn change.Txn) {
 	if len(s.batch.Txns) == 0 && len(s.batch.Chunks) == 0 {
 		s.opened = time.Now()
@@ -126,9 +142,14 @@ func (p *pipeline) flush(ctx context.Context, s *loopState) error {
 	}
 	b := s.batch
 	s.batch = apply.Batch{}
+	t0 := time.Now()
 	if err := p.ap.Apply(ctx, b); err != nil {
 		return err
 	}
+	if d := time.Since(t0); d > 100*time.Millisecond {
+		p.log.Debug("slow batch", "txns", len(b.Txns), "chunks", len(b.Chunks), "rows", b.Rows(), "took", d)
+	}
+	p.rows.Add(int64(b.Rows()))
 	pos, ts := b.Checkpoint()
 	p.mu.Lock()
 	p.applied, p.appliedTS = pos, ts
@@ -216,7 +237,7 @@ func (p *pipeline) snapshotStatus() Status {
 		st.LagMS = max(0, time.Since(p.appliedTS).Milliseconds())
 	}
 	p.mu.Unlock()
-	st.RowsApplied = p.ap.RowsApplied()
+	st.RowsApplied = p.rows.Load()
 	if p.coord != nil {
 		for _, t := range p.coord.Progress() {
 			st.Snapshot = append(st.Snapshot, TableStatus{t.Table.String(), t.RowsCopied, t.EstRows, t.ChunksDone, t.Finished})
@@ -241,13 +262,14 @@ func (p *pipeline) status(ctx context.Context) error {
 		rep.Start()
 		defer rep.Stop()
 	}
-	tick := time.NewTicker(time.Second)
+	tick := time.NewTicker(min(time.Second, p.cfg.StatusEvery))
 	defer tick.Stop()
 	last, lastEvents := time.Now(), int64(0)
 	for {
+		final := false
 		select {
 		case <-ctx.Done():
-			return nil
+			final = true // one last line with the final state
 		case <-tick.C:
 		}
 		st := p.snapshotStatus()
@@ -260,13 +282,15 @@ func (p *pipeline) status(ctx context.Context) error {
 				}
 			}
 		}
-		if !p.cfg.JSON || p.cfg.Status == nil || time.Since(last) < p.cfg.StatusEvery {
-			continue
+		if p.cfg.JSON && p.cfg.Status != nil && (final || time.Since(last) >= p.cfg.StatusEvery) {
+			ev := p.events.Load()
+			st.EventsPerSec = float64(ev-lastEvents) / max(time.Since(last).Seconds(), 0.001)
+			last, lastEvents = time.Now(), ev
+			b, _ := json.Marshal(st)
+			fmt.Fprintln(p.cfg.Status, string(b))
 		}
-		ev := p.events.Load()
-		st.EventsPerSec = float64(ev-lastEvents) / time.Since(last).Seconds()
-		last, lastEvents = time.Now(), ev
-		b, _ := json.Marshal(st)
-		fmt.Fprintln(p.cfg.Status, string(b))
+		if final {
+			return nil
+		}
 	}
 }

@@ -39,6 +39,7 @@ type pipeline struct {
 	appliedTS time.Time // its source commit time
 	phase     string
 	events    atomic.Int64
+	rows      atomic.Int64 // rows applied (status goroutine reads it)
 }
 
 func (p *pipeline) setPhase(s string) {

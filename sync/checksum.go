@@ -3,12 +3,14 @@ package sync
 import (
 	"crypto/md5"
 	"encoding/base64"
+	"encoding/binary"
 	"fmt"
 	"hash"
 	"hash/crc32"
 	"hash/crc64"
 	"io"
 	"strings"
+	gosync "sync"
 )
 
 // ChecksumAlgorithm names the integrity checksum a Put sends with every
@@ -24,9 +26,47 @@ const (
 	ChecksumMD5 ChecksumAlgorithm = "MD5"
 )
 
-// crc64NVMETable is CRC-64/NVME (reflected polynomial 0x9a6c9329ac4bc9b5),
-// the table the AWS SDKs use for x-amz-checksum-crc64nvme.
-var crc64NVMETable = crc64.MakeTable(0x9a6c9329ac4bc9b5)
+// crc64NVME8 are slicing-by-8 tables of CRC-64/NVME (reflected polynomial
+// 0x9a6c9329ac4bc9b5, x-amz-checksum-crc64nvme), built once: hash/crc64
+// rebuilds them on every Write for polynomials other than ISO and ECMA.
+var crc64NVME8 = func() *[8]crc64.Table {
+	var t [8]crc64.Table
+	t[0] = *crc64.MakeTable(0x9a6c9329ac4bc9b5)
+	for i := range 256 {
+		crc := t[0][i]
+		for j := 1; j < 8; j++ {
+			crc = t[0][crc&0xff] ^ (crc >> 8)
+			t[j][i] = crc
+		}
+	}
+	return &t
+}()
+
+// crc64NVME is a hash.Hash64 of CRC-64/NVME.
+type crc64NVME struct{ crc uint64 }
+
+func (d *crc64NVME) Size() int      { return 8 }
+func (d *crc64NVME) BlockSize() int { return 1 }
+func (d *crc64NVME) Reset()         { d.crc = 0 }
+func (d *crc64NVME) Sum64() uint64  { return d.crc }
+func (d *crc64NVME) Sum(in []byte) []byte {
+	return binary.BigEndian.AppendUint64(in, d.crc)
+}
+
+func (d *crc64NVME) Write(p []byte) (int, error) {
+	t, n := crc64NVME8, len(p)
+	crc := ^d.crc
+	for ; len(p) >= 8; p = p[8:] {
+		crc ^= binary.LittleEndian.Uint64(p)
+		crc = t[7][crc&0xff] ^ t[6][(crc>>8)&0xff] ^ t[5][(crc>>16)&0xff] ^ t[4][(crc>>24)&0xff] ^
+			t[3][(crc>>32)&0xff] ^ t[2][(crc>>40)&0xff] ^ t[1][(crc>>48)&0xff] ^ t[0][crc>>56]
+	}
+	for _, v := range p {
+		crc = t[0][byte(crc)^v] ^ (crc >> 8)
+	}
+	d.crc = ^crc
+	return n, nil
+}
 
 var crc32cTable = crc32.MakeTable(crc32.Castagnoli)
 
@@ -58,7 +98,7 @@ func (a ChecksumAlgorithm) New() hash.Hash {
 	case ChecksumMD5:
 		return md5.New()
 	}
-	return crc64.New(crc64NVMETable)
+	return &crc64NVME{}
 }
 
 // FormatChecksum renders a digest as "ALG:base64", the form used in
@@ -114,4 +154,147 @@ func ChecksumBytes(a ChecksumAlgorithm, b []byte) string {
 	h := a.New()
 	h.Write(b)
 	return base64.StdEncoding.EncodeToString(h.Sum(nil))
+}
+
+// CRC combination: crc(A||B) from crc(A), crc(B) and len(B), in O(log len)
+// (zlib's crc32_combine, generalised to 64 bits). Multipart uploads hash
+// each part once and combine the part CRCs into the FULL_OBJECT checksum.
+
+// reflected polynomials of the combinable algorithms, and their widths.
+var crcPoly = map[ChecksumAlgorithm]struct {
+	poly uint64
+	bits int
+}{
+	ChecksumCRC64NVME: {0x9a6c9329ac4bc9b5, 64},
+	ChecksumCRC32C:    {0x82f63b78, 32},
+}
+
+// Combinable reports whether part checksums of a can be combined.
+func (a ChecksumAlgorithm) Combinable() bool {
+	_, ok := crcPoly[a.orDefault()]
+	return ok
+}
+
+func gf2Times(mat []uint64, vec uint64) uint64 {
+	var sum uint64
+	for i := 0; vec != 0; i, vec = i+1, vec>>1 {
+		if vec&1 != 0 {
+			sum ^= mat[i]
+		}
+	}
+	return sum
+}
+
+func gf2Square(square, mat []uint64) {
+	for n := range mat {
+		square[n] = gf2Times(mat, mat[n])
+	}
+}
+
+// CombineCRC returns the CRC of A||B for a combinable algorithm.
+func CombineCRC(a ChecksumAlgorithm, crcA, crcB uint64, lenB int64) uint64 {
+	p := crcPoly[a.orDefault()]
+	if lenB <= 0 {
+		return crcA
+	}
+	odd, even := make([]uint64, p.bits), make([]uint64, p.bits)
+	odd[0] = p.poly // operator for one zero bit
+	for n, row := 1, uint64(1); n < p.bits; n, row = n+1, row<<1 {
+		odd[n] = row
+	}
+	gf2Square(even, odd) // two zero bits
+	gf2Square(odd, even) // four zero bits
+	for lenB != 0 {
+		gf2Square(even, odd)
+		if lenB&1 != 0 {
+			crcA = gf2Times(even, crcA)
+		}
+		if lenB >>= 1; lenB == 0 {
+			break
+		}
+		gf2Square(odd, even)
+		if lenB&1 != 0 {
+			crcA = gf2Times(odd, crcA)
+		}
+		lenB >>= 1
+	}
+	return crcA ^ crcB
+}
+
+// crcValue reads a big-endian CRC digest as a number.
+func crcValue(sum []byte) uint64 {
+	var v uint64
+	for _, b := range sum {
+		v = v<<8 | uint64(b)
+	}
+	return v
+}
+
+// crcBytes renders a CRC number as the digest of algorithm a.
+func crcBytes(a ChecksumAlgorithm, v uint64) []byte {
+	n := crcPoly[a.orDefault()].bits / 8
+	out := make([]byte, n)
+	for i := n - 1; i >= 0; i, v = i-1, v>>8 {
+		out[i] = byte(v)
+	}
+	return out
+}
+
+// fullHasher builds the full-object checksum of a multipart upload. For
+// CRCs each part is hashed once, concurrently in its upload goroutine, and
+// the part CRCs are combined in part order; MD5 is hashed as a stream.
+type fullHasher struct {
+	alg   ChecksumAlgorithm
+	mu    gosync.Mutex
+	parts map[int32]partCRC
+	h     hash.Hash // MD5 only
+}
+
+type partCRC struct {
+	crc uint64
+	n   int64
+}
+
+func newFullHasher(a ChecksumAlgorithm) *fullHasher {
+	f := &fullHasher{alg: a.orDefault(), parts: map[int32]partCRC{}}
+	if !f.alg.Combinable() {
+		f.h = a.New()
+	}
+	return f
+}
+
+// stream must see every part's bytes in order (before they are reused).
+func (f *fullHasher) stream(part []byte) {
+	if f.h != nil {
+		f.h.Write(part)
+	}
+}
+
+// part hashes part number pn and returns its base64 checksum; safe for
+// concurrent use.
+func (f *fullHasher) part(pn int32, part []byte) string {
+	h := f.alg.New()
+	h.Write(part)
+	sum := h.Sum(nil)
+	if f.h == nil {
+		f.mu.Lock()
+		f.parts[pn] = partCRC{crcValue(sum), int64(len(part))}
+		f.mu.Unlock()
+	}
+	return base64.StdEncoding.EncodeToString(sum)
+}
+
+// sum is the digest of parts 1..N.
+func (f *fullHasher) sum() []byte {
+	if f.h != nil {
+		return f.h.Sum(nil)
+	}
+	crc := crcValue(f.alg.New().Sum(nil)) // CRC of the empty string
+	for pn := int32(1); ; pn++ {
+		p, ok := f.parts[pn]
+		if !ok {
+			return crcBytes(f.alg, crc)
+		}
+		crc = CombineCRC(f.alg, crc, p.crc, p.n)
+	}
 }

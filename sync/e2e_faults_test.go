@@ -42,7 +42,7 @@ func e2eFaultProxy(t *testing.T, bin string) {
 	}
 	defer proxy.Close()
 	src, jdir := t.TempDir(), t.TempDir()
-	smallTree(t, src, 120, 24)
+	smallTree(t, src, 50, 24)
 	proxy.Add(faultproxy.Rule{Op: "PutObject", Action: faultproxy.CutBody, Times: 1, CutAfter: 500, MinBody: 2000})
 	proxy.Add(faultproxy.Rule{Op: "UploadPart", Action: faultproxy.CutBody, Times: 1, CutAfter: 1 << 20})
 	proxy.Add(faultproxy.Rule{Op: "PutObject", Action: faultproxy.DropResponse, Times: 2})
@@ -53,7 +53,7 @@ func e2eFaultProxy(t *testing.T, bin string) {
 		"--journal-dir", jdir, "--json", "--part-size", "8MiB", "--multipart-threshold", "16MiB", "--workers", "16")
 	faults := proxy.Faults()
 	proxy.ClearRules()
-	if r.code != 0 || r.stats.Copied != 121 {
+	if r.code != 0 || r.stats.Copied != 51 {
 		t.Fatalf("exit %d, stats %+v, faults %v\n%s", r.code, r.stats, faults, r.stderr)
 	}
 	for _, a := range []faultproxy.Action{faultproxy.CutBody, faultproxy.SlowDown, faultproxy.Reset, faultproxy.DropResponse} {
@@ -65,7 +65,7 @@ func e2eFaultProxy(t *testing.T, bin string) {
 	if r.stats.Retries == 0 {
 		t.Errorf("stats report no retries despite %v", faults)
 	}
-	assertTreeOnS3(t, env, bucket, "f/", src, nil, false)
+	assertTreeOnS3(t, env, bucket, "f/", src, nil, treeCheck{})
 	if n := pendingUploads(t, env, bucket); n != 0 {
 		t.Fatalf("%d multipart uploads left behind", n)
 	}
@@ -84,7 +84,7 @@ func e2eKillAndResume(t *testing.T, bin string) {
 	}
 	defer proxy.Close()
 	src, jdir, tmp := t.TempDir(), t.TempDir(), t.TempDir()
-	largeMiB := e2eSize(t, "EVAC_E2E_CRASH_MIB", 96)
+	largeMiB := e2eSize(t, "EVAC_E2E_CRASH_MIB", 64)
 	smallTree(t, src, 400, largeMiB)
 	environ := evacEnv(t, env)
 	args := []string{"sync", src, "s3://" + bucket + "/k", "--target-endpoint", proxy.URL, "--journal-dir", jdir,
@@ -94,14 +94,14 @@ func e2eKillAndResume(t *testing.T, bin string) {
 	// small objects were PUT but not yet journaled), kill -9.
 	killWhen(t, bin, environ, args, proxy, func(c map[string]int) bool { return c["UploadPart"] >= 3 && c["PutObject"] >= 50 })
 	// Random crash point.
-	killWhen(t, bin, environ, args, proxy, func(map[string]int) bool { return false }, 300*time.Millisecond+time.Duration(time.Now().UnixNano()%700)*time.Millisecond)
+	killWhen(t, bin, environ, args, proxy, func(map[string]int) bool { return false }, 200*time.Millisecond+time.Duration(time.Now().UnixNano()%500)*time.Millisecond)
 
 	report := filepath.Join(tmp, "resume.ndjson")
 	r := runBin(t, bin, environ, append(args[:len(args)-2], "--json", "--report", report)...)
 	if r.code != 0 {
 		t.Fatalf("rerun: exit %d %+v\n%s", r.code, r.stats, r.stderr)
 	}
-	assertTreeOnS3(t, env, bucket, "k/", src, nil, true)
+	assertTreeOnS3(t, env, bucket, "k/", src, nil, treeCheck{headEvery: 1})
 	if n := pendingUploads(t, env, bucket); n != 0 {
 		t.Fatalf("%d multipart uploads left behind", n)
 	}
@@ -142,6 +142,10 @@ func killWhen(t *testing.T, bin string, environ, args []string, p *faultproxy.Pr
 	for time.Now().Before(deadline) && !cond(p.Counts()) {
 		select {
 		case err := <-done:
+			if len(after) > 0 { // a random kill may come too late: fine
+				t.Logf("evac finished before the random kill: %v", err)
+				return
+			}
 			t.Fatalf("evac finished before the crash point (%v): %v\n%s", p.Counts(), err, errOut.String())
 		case <-time.After(5 * time.Millisecond):
 		}

@@ -112,11 +112,20 @@ func crcOf(b []byte) string {
 	return base64.StdEncoding.EncodeToString(s[:])
 }
 
+// treeCheck says how deeply assertTreeOnS3 checks.
+type treeCheck struct {
+	// sums are the checksums the target acknowledged (from --report), by
+	// key; every object's CRC64NVME is compared with the local file's.
+	sums map[string]string
+	// headEvery > 0 HEADs every n-th object (checksum mode: stored
+	// CRC64NVME and content type), and every object outside gen/.
+	headEvery int
+}
+
 // assertTreeOnS3 checks that every regular file under dir (except the
 // keys in skip) is in bucket/prefix on env, byte-identical (read through
-// the posix backend), and, when deep, has the right CRC64NVME (HEAD with
-// checksum mode) and a content type.
-func assertTreeOnS3(t *testing.T, env testenv.S3Env, bucket, prefix, dir string, skip map[string]bool, deep bool) int {
+// the posix backend), and as deep as c says.
+func assertTreeOnS3(t *testing.T, env testenv.S3Env, bucket, prefix, dir string, skip map[string]bool, c treeCheck) int {
 	t.Helper()
 	cli := testenv.NewS3Client(env)
 	n := 0
@@ -140,7 +149,10 @@ func assertTreeOnS3(t *testing.T, env testenv.S3Env, bucket, prefix, dir string,
 		if !bytes.Equal(got, want) {
 			return fmt.Errorf("key %q differs: %d bytes on target, %d on source", key, len(got), len(want))
 		}
-		if deep {
+		if c.sums != nil && c.sums[key] != "CRC64NVME:"+crcOf(want) {
+			return fmt.Errorf("key %q: acknowledged checksum %q, want CRC64NVME:%s", key, c.sums[key], crcOf(want))
+		}
+		if c.headEvery > 0 && (n%c.headEvery == 0 || !strings.HasPrefix(key, "gen/")) {
 			return checkHead(cli, bucket, prefix+key, want)
 		}
 		return nil

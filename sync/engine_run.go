@@ -102,8 +102,8 @@ func (e *engine) pass(ctx context.Context, prefix string, skip func(string) bool
 	g.SetLimit(e.cfg.Workers)
 	e.validator = NewKeyValidator(e.cfg.TargetKind)
 	in := DiffInput{
-		Source:  e.count(e.cfg.Source.List(gctx, prefix), &e.c.listedSource),
-		Target:  e.count(e.cfg.Target.List(gctx, prefix), &e.c.listedTarget),
+		Source:  e.cfg.Source.List(gctx, prefix),
+		Target:  e.cfg.Target.List(gctx, prefix),
 		Journal: e.j.Entries(prefix),
 		Keep: func(k string) bool {
 			return e.keep(k) && (skip == nil || !skip(k))
@@ -117,6 +117,10 @@ func (e *engine) pass(ctx context.Context, prefix string, skip func(string) bool
 		}
 		if it.Src != nil {
 			e.sourceSeen = true
+			e.c.listedSource.Add(1)
+		}
+		if it.Dst != nil {
+			e.c.listedTarget.Add(1)
 		}
 		if err := e.dispatch(gctx, g, it); err != nil {
 			derr = err
@@ -133,21 +137,6 @@ func (e *engine) pass(ctx context.Context, prefix string, skip func(string) bool
 		return derr
 	}
 	return errors.Join(derr, werr)
-}
-
-// count wraps a listing to count its objects (after nothing is filtered:
-// the stats say what the store listed).
-func (e *engine) count(s func(func(Object, error) bool), n interface{ Add(int64) int64 }) func(func(Object, error) bool) {
-	return func(yield func(Object, error) bool) {
-		for o, err := range s {
-			if err == nil && !strings.HasPrefix(o.Key, StateFolder) {
-				n.Add(1)
-			}
-			if !yield(o, err) {
-				return
-			}
-		}
-	}
 }
 
 // dispatch decides one key and runs or queues the work.

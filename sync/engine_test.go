@@ -296,3 +296,25 @@ func TestParseShardAndFilter(t *testing.T) {
 		}
 	}
 }
+
+func TestEngineWatchRepeatsPasses(t *testing.T) {
+	src, dst, cfg := memPair(t, 3)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	passes := 0
+	err := Watch(ctx, cfg, 10*time.Millisecond, func(st Stats, err error) {
+		passes++
+		if passes == 1 {
+			src.set("later.txt", "arrived between passes")
+		}
+		if passes == 3 {
+			cancel()
+		}
+	})
+	if err != nil || passes != 3 {
+		t.Fatalf("Watch = %v after %d passes", err, passes)
+	}
+	if src.dump() != dst.dump() {
+		t.Fatalf("watch did not copy the later object:\n%s", dst.dump())
+	}
+}

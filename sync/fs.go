@@ -78,7 +78,10 @@ func (s *FSStore) List(ctx context.Context, prefix string) iter.Seq2[Object, err
 			dir = prefix[:i+1]
 		}
 		w := fsWalker{s: s, ctx: ctx, prefix: prefix, yield: yield}
-		w.walk(dir, nil)
+		if fi, err := os.Stat(s.root); err == nil && s.follow {
+			w.stack = append(w.stack, devIno(fi)) // a link back to the root is a loop too
+		}
+		w.walk(dir)
 	}
 }
 
@@ -91,15 +94,18 @@ type fsWalker struct {
 	stack [][2]uint64
 }
 
+// fsEntry is one directory entry kept while its directory is walked: a
+// name and a kind only (files are stat'ed when yielded), so a directory of
+// a million files costs tens of bytes per entry.
 type fsEntry struct {
 	name  string // sort name: "x" or "x/" for directories
-	info  fs.FileInfo
 	isDir bool
+	link  bool // a followed symlink: stat, not lstat
 }
 
 // walk lists directory dir ("" or "a/b/") and recurses; it returns false
 // when the consumer stopped.
-func (w *fsWalker) walk(dir string, dirInfo fs.FileInfo) bool {
+func (w *fsWalker) walk(dir string) bool {
 	if err := w.ctx.Err(); err != nil {
 		w.yield(Object{}, err)
 		return false
@@ -111,21 +117,13 @@ func (w *fsWalker) walk(dir string, dirInfo fs.FileInfo) bool {
 		}
 		return w.yield(Object{}, fmt.Errorf("list %s: %w", w.s.path(dir), err))
 	}
-	if dirInfo != nil {
-		w.stack = append(w.stack, devIno(dirInfo))
-		defer func() { w.stack = w.stack[:len(w.stack)-1] }()
-	}
 	for _, e := range entries {
 		key := dir + e.name
 		if !strings.HasPrefix(key, w.prefix) && !strings.HasPrefix(w.prefix, key) {
 			continue
 		}
 		if e.isDir {
-			if w.onStack(e.info) {
-				w.s.log.Warn("skipping symlink loop", "path", w.s.path(key))
-				continue
-			}
-			if !w.walk(key, e.info) {
+			if !w.descend(key) {
 				return false
 			}
 			continue
@@ -133,15 +131,47 @@ func (w *fsWalker) walk(dir string, dirInfo fs.FileInfo) bool {
 		if !strings.HasPrefix(key, w.prefix) {
 			continue
 		}
-		if !w.yield(fsObject(key, e.info), nil) {
+		if o, ok := w.file(key, e.link); ok && !w.yield(o, nil) {
 			return false
 		}
 	}
 	return true
 }
 
-func (w *fsWalker) onStack(fi fs.FileInfo) bool {
-	return slices.Contains(w.stack, devIno(fi))
+// descend walks a subdirectory; with FollowSymlinks it keeps the (dev, ino)
+// of the directories being walked to skip symlink loops.
+func (w *fsWalker) descend(key string) bool {
+	if !w.s.follow {
+		return w.walk(key)
+	}
+	fi, err := os.Stat(w.s.path(key))
+	if err != nil {
+		w.s.log.Warn("skipping directory that vanished or cannot be read", "path", w.s.path(key), "err", err)
+		return true
+	}
+	id := devIno(fi)
+	if slices.Contains(w.stack, id) {
+		w.s.log.Warn("skipping symlink loop", "path", w.s.path(key))
+		return true
+	}
+	w.stack = append(w.stack, id)
+	defer func() { w.stack = w.stack[:len(w.stack)-1] }()
+	return w.walk(key)
+}
+
+// file stats a listed file; one that vanished or stopped being a regular
+// file since the directory was read is skipped.
+func (w *fsWalker) file(key string, link bool) (Object, bool) {
+	statf := os.Lstat
+	if link {
+		statf = os.Stat
+	}
+	fi, err := statf(w.s.path(key))
+	if err != nil || !fi.Mode().IsRegular() {
+		w.s.log.Warn("skipping file that vanished or changed type during the listing", "path", w.s.path(key), "err", err)
+		return Object{}, false
+	}
+	return fsObject(key, fi), true
 }
 
 // readDir returns the usable entries of dir in S3 byte order.
@@ -168,32 +198,36 @@ func (w *fsWalker) readDir(dir string) ([]fsEntry, error) {
 	return out, nil
 }
 
-// entry classifies one directory entry: regular file, directory, followed
-// symlink; anything else is skipped with a log line.
+// entry classifies one directory entry by its type from the directory
+// itself: regular file, directory, followed symlink; anything else is
+// skipped with a log line.
 func (w *fsWalker) entry(dir string, de fs.DirEntry) (fsEntry, bool) {
-	p := w.s.path(dir + de.Name())
-	info, err := de.Info()
-	if err != nil {
-		w.s.log.Warn("skipping entry that vanished or cannot be read", "path", p, "err", err)
+	t := de.Type()
+	switch {
+	case t.IsDir():
+		return fsEntry{name: de.Name() + "/", isDir: true}, true
+	case t.IsRegular():
+		return fsEntry{name: de.Name()}, true
+	case t&fs.ModeSymlink == 0:
+		w.s.log.Warn("skipping special file", "path", w.s.path(dir+de.Name()), "mode", t.String())
 		return fsEntry{}, false
 	}
-	if info.Mode()&fs.ModeSymlink != 0 {
-		if !w.s.follow {
-			w.s.log.Warn("skipping symlink (use --follow-symlinks to copy its target)", "path", p)
-			return fsEntry{}, false
-		}
-		if info, err = os.Stat(p); err != nil {
-			w.s.log.Warn("skipping broken symlink", "path", p, "err", err)
-			return fsEntry{}, false
-		}
+	p := w.s.path(dir + de.Name())
+	if !w.s.follow {
+		w.s.log.Warn("skipping symlink (use --follow-symlinks to copy its target)", "path", p)
+		return fsEntry{}, false
 	}
+	info, err := os.Stat(p)
 	switch {
+	case err != nil:
+		w.s.log.Warn("skipping broken symlink", "path", p, "err", err)
 	case info.IsDir():
-		return fsEntry{name: de.Name() + "/", info: info, isDir: true}, true
+		return fsEntry{name: de.Name() + "/", isDir: true, link: true}, true
 	case info.Mode().IsRegular():
-		return fsEntry{name: de.Name(), info: info}, true
+		return fsEntry{name: de.Name(), link: true}, true
+	default:
+		w.s.log.Warn("skipping symlink to a special file", "path", p)
 	}
-	w.s.log.Warn("skipping special file", "path", p, "mode", info.Mode().String())
 	return fsEntry{}, false
 }
 

@@ -89,8 +89,10 @@ func stNewFSAt(t *testing.T, root string, o objsync.FSOptions) *objsync.FSStore 
 func TestFSFollowSymlinkLoop(t *testing.T) {
 	s := stNewFS(t, objsync.FSOptions{FollowSymlinks: true})
 	stWrite(t, s.Root()+"/d/f", "x")
+	stWrite(t, s.Root()+"/top", "x")
 	os.Symlink("..", s.Root()+"/d/up")
-	if got, want := stFSKeys(t, s), []string{"d/f"}; !slices.Equal(got, want) {
+	os.Symlink(".", s.Root()+"/d/self")
+	if got, want := stFSKeys(t, s), []string{"d/f", "top"}; !slices.Equal(got, want) {
 		t.Fatalf("List = %q, want %q", got, want)
 	}
 }

@@ -43,6 +43,9 @@ type Journal struct {
 	pending map[string]*JournalEntry // nil value: delete
 	oldest  time.Time
 	commits int64
+	// commitMu serialises commits in the order their batches were cut, and
+	// lets workers stage new entries while a batch is being fsynced.
+	commitMu stdsync.Mutex
 }
 
 // ErrJournalLocked means another evac process holds the journal.
@@ -108,31 +111,38 @@ func (j *Journal) Delete(key string) error { return j.stage(key, nil) }
 
 func (j *Journal) stage(key string, e *JournalEntry) error {
 	j.mu.Lock()
-	defer j.mu.Unlock()
 	if len(j.pending) == 0 {
 		j.oldest = time.Now()
 	}
 	j.pending[key] = e
-	if len(j.pending) >= j.o.BatchSize || time.Since(j.oldest) >= j.o.FlushEvery {
-		return j.commitLocked()
+	if len(j.pending) < j.o.BatchSize && time.Since(j.oldest) < j.o.FlushEvery {
+		j.mu.Unlock()
+		return nil
 	}
-	return nil
+	return j.cutAndCommit()
 }
 
 // Flush commits every staged entry.
 func (j *Journal) Flush() error {
 	j.mu.Lock()
-	defer j.mu.Unlock()
-	return j.commitLocked()
+	return j.cutAndCommit()
 }
 
-func (j *Journal) commitLocked() error {
-	if len(j.pending) == 0 {
+// cutAndCommit is called with mu held and releases it: it takes the staged
+// batch and commits it, holding commitMu (taken before mu is released, so
+// batches commit in the order they were cut).
+func (j *Journal) cutAndCommit() error {
+	batch := j.pending
+	j.pending = make(map[string]*JournalEntry, len(batch))
+	j.commitMu.Lock()
+	j.mu.Unlock()
+	defer j.commitMu.Unlock()
+	if len(batch) == 0 {
 		return nil
 	}
 	err := j.db.Update(func(tx *bolt.Tx) error {
 		b := tx.Bucket(bucketObjects)
-		for k, e := range j.pending {
+		for k, e := range batch {
 			if e == nil {
 				if err := b.Delete([]byte(k)); err != nil {
 					return err
@@ -152,8 +162,9 @@ func (j *Journal) commitLocked() error {
 	if err != nil {
 		return fmt.Errorf("commit state journal %s: %w", j.path, err)
 	}
+	j.mu.Lock()
 	j.commits++
-	clear(j.pending)
+	j.mu.Unlock()
 	return nil
 }
 

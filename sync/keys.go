@@ -30,6 +30,20 @@ func ParseTargetKind(s string) (TargetKind, error) {
 	return "", fmt.Errorf("unknown target kind %q: use s3, s3-posix or fs", s)
 }
 
+// KindOf guesses the kind of a target store: a directory is TargetFS; S3 on
+// AWS (no endpoint, or *.amazonaws.com) is TargetS3; any other endpoint is
+// treated as filesystem-backed (TargetS3Posix), the safe assumption.
+func KindOf(s Store) TargetKind {
+	st, ok := s.(*S3Store)
+	if !ok {
+		return TargetFS
+	}
+	if e := st.opt.Endpoint; e == "" || strings.Contains(e, ".amazonaws.com") {
+		return TargetS3
+	}
+	return TargetS3Posix
+}
+
 func (k TargetKind) pathLike() bool { return k == TargetS3Posix || k == TargetFS }
 
 // UnsafeKeyError reports a key the target cannot store faithfully.
@@ -86,6 +100,9 @@ func isControl(r rune) bool { return r < 0x20 || r == 0x7f }
 // memory proportional to the key depth.
 type KeyValidator struct {
 	Kind TargetKind
+	// Prefix is the target's root prefix ("backup/"); it counts towards the
+	// 1,024-byte S3 key limit.
+	Prefix string
 	// files are earlier storable keys that later keys may use as a directory;
 	// each is a prefix of the next.
 	files []string
@@ -100,6 +117,10 @@ func NewKeyValidator(kind TargetKind) *KeyValidator { return &KeyValidator{Kind:
 func (v *KeyValidator) Check(key string) error {
 	if r := KeyProblem(v.Kind, key); r != "" {
 		return &UnsafeKeyError{Key: key, Kind: v.Kind, Reason: r}
+	}
+	if n := len(v.Prefix) + len(key); v.Kind != TargetFS && n > 1024 {
+		return &UnsafeKeyError{Key: key, Kind: v.Kind,
+			Reason: fmt.Sprintf("%d bytes long with the target prefix %q; S3 keys hold at most 1024", n, v.Prefix)}
 	}
 	if !v.Kind.pathLike() {
 		return nil

@@ -3,6 +3,10 @@ package sync
 import (
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 )
 
 func TestKeyProblem(t *testing.T) {
@@ -108,5 +112,53 @@ func TestPartSizeFor(t *testing.T) {
 func TestCopySourceEncoding(t *testing.T) {
 	if got := *copySource("bkt", "a b/c+d?é"); got != "bkt/a%20b/c%2Bd%3F%C3%A9" {
 		t.Errorf("copySource = %q", got)
+	}
+}
+
+func TestKeyValidatorPrefixLength(t *testing.T) {
+	v := &KeyValidator{Kind: TargetS3, Prefix: strings.Repeat("p", 100) + "/"}
+	if err := v.Check(strings.Repeat("k", 923)); err != nil {
+		t.Fatalf("1024 bytes with prefix: %v", err)
+	}
+	err := v.Check(strings.Repeat("k", 924))
+	if err == nil || !strings.Contains(err.Error(), "1025 bytes long with the target prefix") {
+		t.Fatalf("1025 bytes with prefix: %v", err)
+	}
+}
+
+func TestKindOf(t *testing.T) {
+	if KindOf(&FSStore{}) != TargetFS || KindOf(&S3Store{}) != TargetS3 ||
+		KindOf(&S3Store{opt: S3Options{Endpoint: "https://s3.eu-west-1.amazonaws.com"}}) != TargetS3 ||
+		KindOf(&S3Store{opt: S3Options{Endpoint: "http://127.0.0.1:7070"}}) != TargetS3Posix {
+		t.Fatal("KindOf guessed wrong")
+	}
+}
+
+func TestListedKeyDecoding(t *testing.T) {
+	s := &S3Store{bucket: "b", root: "p/"}
+	cases := []struct {
+		raw  string
+		enc  types.EncodingType
+		want string
+	}{
+		{"p/a%20b+c%2Bd%01", types.EncodingTypeUrl, "a b c+d\x01"}, // AWS/MinIO honour encoding-type=url
+		{"p/a%20b+c", "", "a%20b+c"},                               // versitygw ignores it: keys are raw
+	}
+	for _, c := range cases {
+		o, err := s.listed(types.Object{Key: aws.String(c.raw), ETag: aws.String(`"e"`), Size: aws.Int64(1)}, c.enc)
+		if err != nil || o.Key != c.want || o.ETag != "e" {
+			t.Errorf("listed(%q, %q) = %q %q, %v; want %q", c.raw, c.enc, o.Key, o.ETag, err, c.want)
+		}
+	}
+	if _, err := s.listed(types.Object{Key: aws.String("other/x")}, ""); err == nil {
+		t.Error("a key outside the prefix was accepted")
+	}
+}
+
+func TestS3IdentitySameFromListAndHead(t *testing.T) {
+	listed := Object{ETag: "e", Size: 5, ModTime: time.Unix(1700000000, 123e6)} // ListObjectsV2: ms
+	headed := Object{ETag: "e", Size: 5, ModTime: time.Unix(1700000000, 0)}     // HeadObject: seconds
+	if a, b := s3Identity(listed), s3Identity(headed); a != b || a != "e:5:1700000000" {
+		t.Fatalf("identities %q and %q differ", a, b)
 	}
 }

@@ -92,6 +92,9 @@ func NewS3Store(u string, cli *s3.Client, o S3Options) (*S3Store, error) {
 	if o.MultipartThreshold <= 0 {
 		o.MultipartThreshold = 32 << 20
 	}
+	if o.MultipartThreshold > 5<<30 || o.PartSize > 5<<30 {
+		return nil, fmt.Errorf("multipart threshold %d / part size %d above the S3 maximum of 5 GiB: lower --multipart-threshold/--part-size", o.MultipartThreshold, o.PartSize)
+	}
 	if o.PartConcurrency <= 0 {
 		o.PartConcurrency = 8
 	}
@@ -114,6 +117,9 @@ func NewS3Store(u string, cli *s3.Client, o S3Options) (*S3Store, error) {
 }
 
 func (s *S3Store) String() string { return "s3://" + s.bucket + "/" + s.root }
+
+// Root is the key prefix of the store inside its bucket ("" or "prefix/").
+func (s *S3Store) Root() string { return s.root }
 
 // Bucket is the store's bucket.
 func (s *S3Store) Bucket() string { return s.bucket }
@@ -182,8 +188,11 @@ func (s *S3Store) listed(o types.Object, enc types.EncodingType) (Object, error)
 
 func trimETag(e *string) string { return strings.Trim(aws.ToString(e), `"`) }
 
+// s3Identity is "etag:size:lastmodified" with LastModified in whole
+// seconds: ListObjectsV2 reports milliseconds on AWS but HeadObject's
+// Last-Modified header only seconds, and both must give the same identity.
 func s3Identity(o Object) string {
-	return o.ETag + ":" + strconv.FormatInt(o.Size, 10) + ":" + strconv.FormatInt(o.ModTime.UnixNano(), 10)
+	return o.ETag + ":" + strconv.FormatInt(o.Size, 10) + ":" + strconv.FormatInt(o.ModTime.Unix(), 10)
 }
 
 // Stat is a HeadObject with checksum mode enabled.
@@ -231,22 +240,17 @@ func (s *S3Store) Open(ctx context.Context, key string, o OpenOptions) (io.ReadC
 	if key == "" || strings.HasSuffix(key, "/") {
 		return nil, ErrNotFound
 	}
-	in := &s3.GetObjectInput{Bucket: aws.String(s.bucket), Key: s.full(key)}
-	if o.Offset > 0 || o.Length >= 0 {
-		r := "bytes=" + strconv.FormatInt(o.Offset, 10) + "-"
-		if o.Length == 0 {
-			return io.NopCloser(strings.NewReader("")), nil
-		}
-		if o.Length > 0 {
-			r += strconv.FormatInt(o.Offset+o.Length-1, 10)
-		}
-		in.Range = aws.String(r)
+	if o.Length == 0 {
+		return io.NopCloser(strings.NewReader("")), nil
 	}
-	out, err := s.cli.GetObject(ctx, in)
-	if err != nil {
-		return nil, s.wrap("get", key, err)
+	r := &s3Reader{ctx: ctx, s: s, key: key, off: o.Offset, end: -1}
+	if o.Length > 0 {
+		r.end = o.Offset + o.Length - 1
 	}
-	return out.Body, nil
+	if err := r.open(); err != nil {
+		return nil, err
+	}
+	return r, nil
 }
 
 // Delete removes key; a missing key is not an error.

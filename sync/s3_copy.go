@@ -3,6 +3,7 @@ package sync
 import (
 	"context"
 	"fmt"
+	"io"
 	"strconv"
 	"strings"
 
@@ -10,6 +11,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"golang.org/x/sync/errgroup"
+
+	"github.com/evac-dev/evac/internal/retry"
 )
 
 // DefaultCopyCutoff is the largest object copied with one CopyObject; larger
@@ -193,3 +196,76 @@ func (u *upload) copyParts(ctx context.Context, from *S3Store, src Object) error
 	}
 	return g.Wait()
 }
+
+// s3Reader is the body of an Open. A download broken mid-way (connection
+// reset, unexpected EOF) is resumed with a ranged GET from the current
+// offset, pinned to the first response's ETag so a changed object is
+// reported, not spliced.
+type s3Reader struct {
+	ctx      context.Context
+	s        *S3Store
+	key      string
+	etag     string
+	off, end int64 // next byte to read; last byte wanted (-1: to the end)
+	body     io.ReadCloser
+	reopens  int
+}
+
+const maxReopens = 10
+
+func (r *s3Reader) open() error {
+	in := &s3.GetObjectInput{Bucket: aws.String(r.s.bucket), Key: r.s.full(r.key)}
+	if r.off > 0 || r.end >= 0 {
+		rng := "bytes=" + strconv.FormatInt(r.off, 10) + "-"
+		if r.end >= 0 {
+			rng += strconv.FormatInt(r.end, 10)
+		}
+		in.Range = aws.String(rng)
+	}
+	if r.etag != "" {
+		in.IfMatch = aws.String(r.etag)
+	}
+	out, err := r.s.cli.GetObject(r.ctx, in)
+	if isCode(err, "PreconditionFailed") {
+		return fmt.Errorf("get %s%s: object changed while being read: %w", r.s, r.key, ErrChanged)
+	}
+	if err != nil {
+		return r.s.wrap("get", r.key, err)
+	}
+	if r.etag == "" {
+		r.etag = aws.ToString(out.ETag)
+	}
+	if r.end < 0 && out.ContentLength != nil {
+		r.end = r.off + *out.ContentLength - 1 // a resume must not ask past the end
+	}
+	r.body = out.Body
+	return nil
+}
+
+func (r *s3Reader) Read(p []byte) (int, error) {
+	for {
+		n, err := r.body.Read(p)
+		r.off += int64(n)
+		if err == nil || err == io.EOF || n > 0 {
+			if err != nil && err != io.EOF {
+				err = nil // report it on the next Read, after these bytes
+			}
+			return n, err
+		}
+		if r.off > r.end && r.end >= 0 {
+			return 0, io.EOF // everything arrived; only the connection's end failed
+		}
+		if r.reopens >= maxReopens || r.ctx.Err() != nil || retry.Classify(err) != retry.Retryable {
+			return 0, fmt.Errorf("get %s%s at byte %d: %w", r.s, r.key, r.off, err)
+		}
+		r.reopens++
+		r.body.Close()
+		r.s.log.Info("download interrupted; resuming with a ranged GET", "key", r.key, "offset", r.off, "err", err)
+		if oerr := r.open(); oerr != nil {
+			r.body = io.NopCloser(strings.NewReader(""))
+			return 0, fmt.Errorf("get %s%s at byte %d: %w (resuming: %w)", r.s, r.key, r.off, err, oerr)
+		}
+	}
+}
+
+func (r *s3Reader) Close() error { return r.body.Close() }

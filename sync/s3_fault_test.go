@@ -3,7 +3,11 @@ package sync_test
 import (
 	"bytes"
 	"context"
+	"errors"
+	"fmt"
+	"io"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -34,13 +38,13 @@ func TestS3PutSurvivesFaults(t *testing.T) {
 	testenv.Require(t)
 	s, p := stProxied(t, objsync.S3Options{PartConcurrency: 4})
 	p.Add(faultproxy.Rule{Op: "PutObject", Action: faultproxy.CutBody, CutAfter: 100 << 10, MinBody: 1 << 20, Times: 1})
-	p.Add(faultproxy.Rule{Op: "UploadPart", Action: faultproxy.CutBody, CutAfter: 1 << 20, Times: 2})
+	p.Add(faultproxy.Rule{Op: "UploadPart", Action: faultproxy.CutBody, CutAfter: 512 << 10, Times: 2})
 	p.Add(faultproxy.Rule{Op: "CompleteMultipartUpload", Action: faultproxy.DropResponse, Times: 1})
 	p.Add(faultproxy.Rule{Op: "PutObject", Action: faultproxy.DropResponse, Times: 1})
 	p.Add(faultproxy.Rule{Action: faultproxy.Reset, Times: 3, Fraction: 0.1})
 	p.Add(faultproxy.Rule{Action: faultproxy.SlowDown, Fraction: 0.2})
 	ctx := context.Background()
-	objs := map[string][]byte{"small": stRandom(3<<20, 11), "big": stRandom(27<<20, 12), "tiny": []byte("t")}
+	objs := map[string][]byte{"small": stRandom(3<<20, 11), "big": stRandom(16<<20, 12), "tiny": []byte("t")}
 	for k, data := range objs {
 		res, err := s.Put(ctx, k, bytes.NewReader(data), objsync.PutOptions{Size: int64(len(data))})
 		if err != nil {
@@ -117,7 +121,7 @@ func TestS3CompleteNoSuchUploadResolvedByHead(t *testing.T) {
 	s, p := stProxied(t, objsync.S3Options{})
 	p.Add(faultproxy.Rule{Op: "CompleteMultipartUpload", Action: faultproxy.DropResponse, Times: 1})
 	p.Add(faultproxy.Rule{Op: "CompleteMultipartUpload", Action: faultproxy.Respond, Status: 404, Code: "NoSuchUpload", Times: 1})
-	data := stRandom(12<<20, 13)
+	data := stRandom(9<<20, 13)
 	res, err := s.Put(context.Background(), "k", bytes.NewReader(data), objsync.PutOptions{Size: int64(len(data)), ResumeID: "r"})
 	if err != nil {
 		t.Fatalf("Put: %v", err)
@@ -130,7 +134,7 @@ func TestS3CompleteNoSuchUploadResolvedByHead(t *testing.T) {
 	}
 	// A NoSuchUpload where the object is not ours is an error, not success.
 	p.Add(faultproxy.Rule{Op: "CompleteMultipartUpload", Action: faultproxy.Respond, Status: 404, Code: "NoSuchUpload", Times: 1})
-	other := stRandom(12<<20, 14)
+	other := stRandom(9<<20, 14)
 	_, err = s.Put(context.Background(), "k", bytes.NewReader(other), objsync.PutOptions{Size: int64(len(other))})
 	if err == nil || !strings.Contains(err.Error(), "upload vanished and the object's checksum is") {
 		t.Fatalf("Put with a vanished upload: %v", err)
@@ -166,5 +170,123 @@ func TestS3CutPutWithoutChecksumIsTruncated(t *testing.T) {
 	}
 	if p.Faults()[faultproxy.CutBody] != 2 {
 		t.Fatalf("faults %v", p.Faults())
+	}
+}
+
+// 160 retries exceed the SDK's default retry quota (500 tokens, 5 per retry);
+// evac's retryer has none, so a storm of SlowDown slows it but never fails it.
+func TestS3RetryStormWithoutQuota(t *testing.T) {
+	testenv.Require(t)
+	env := testenv.S3(t)
+	p, err := faultproxy.New(env.Endpoint)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { p.Close() })
+	var retries atomic.Int64
+	cc := stClientConfig(t, env, p.URL)
+	cc.MaxBackoff = 5e6
+	cc.OnRetry = func(error) { retries.Add(1) }
+	s := stNewS3On(t, cc, "s3://"+testenv.NewBucket(t), objsync.S3Options{})
+	p.Add(faultproxy.Rule{Op: "PutObject", Action: faultproxy.SlowDown, Fraction: 0.8})
+	for i := range 40 { // sequential: each Put sees at most 4 SlowDowns in a row
+		if _, err := s.Put(context.Background(), fmt.Sprint("k", i), strings.NewReader("x"), objsync.PutOptions{Size: 1}); err != nil {
+			t.Fatalf("Put under a SlowDown storm: %v", err)
+		}
+	}
+	if n := retries.Load(); n < 150 || int(n) != p.Faults()[faultproxy.SlowDown] {
+		t.Fatalf("OnRetry saw %d retries, proxy sent %d SlowDown; want the same, >= 150", n, p.Faults()[faultproxy.SlowDown])
+	}
+	if k := stKeys(t, s); len(k) != 40 {
+		t.Fatalf("%d objects, want 40", len(k))
+	}
+}
+
+func TestS3CopyFallsBackOnAccessDenied(t *testing.T) {
+	testenv.Require(t)
+	env := testenv.S3(t)
+	p, err := faultproxy.New(env.Endpoint)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { p.Close() })
+	cc := stClientConfig(t, env, p.URL)
+	o := objsync.S3Options{Endpoint: p.URL, CredentialID: env.AccessKey, CopyCutoff: 6 << 20}
+	src := stNewS3On(t, cc, "s3://"+testenv.NewBucket(t), o)
+	dst := stNewS3On(t, cc, "s3://"+testenv.NewBucket(t), o)
+	ctx := context.Background()
+	data := stRandom(11<<20, 31)
+	if _, err := src.Put(ctx, "k", bytes.NewReader(data), objsync.PutOptions{Size: int64(len(data))}); err != nil {
+		t.Fatal(err)
+	}
+	so, err := src.Stat(ctx, "k")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.ResetCounts()
+	res, err := dst.Copy(ctx, src, so, "server", objsync.PutOptions{}, false)
+	if err != nil || res.Sent != 0 {
+		t.Fatalf("server-side copy: sent %d, %v", res.Sent, err)
+	}
+	if c := p.Counts(); c["UploadPartCopy"] != 3 || c["UploadPart"] != 0 || c["GetObject"] != 0 {
+		t.Fatalf("requests %v: want 3 UploadPartCopy (11 MiB in 5 MiB parts), no data through evac", c)
+	}
+	p.Add(faultproxy.Rule{Op: "UploadPartCopy", Action: faultproxy.Respond, Status: 403, Code: "AccessDenied"})
+	if _, err := dst.Copy(ctx, src, so, "denied", objsync.PutOptions{}, false); err == nil || !strings.Contains(err.Error(), "access denied") {
+		t.Fatalf("copy without fallback: %v", err)
+	}
+	res, err = dst.Copy(ctx, src, so, "streamed", objsync.PutOptions{Size: so.Size}, true)
+	if err != nil || res.Sent != int64(len(data)) {
+		t.Fatalf("fallback: sent %d, %v", res.Sent, err)
+	}
+	if !bytes.Equal(stReadAll(t, dst, "streamed"), data) || !bytes.Equal(stReadAll(t, dst, "server"), data) {
+		t.Fatal("copies differ")
+	}
+	if u := stUploads(t, dst); len(u) != 0 {
+		t.Fatalf("uploads left: %v", u)
+	}
+}
+
+// A download broken mid-way resumes with a ranged GET pinned to the ETag.
+func TestS3OpenResumesBrokenDownload(t *testing.T) {
+	testenv.Require(t)
+	s, p := stProxied(t, objsync.S3Options{})
+	ctx := context.Background()
+	data := stRandom(3<<20, 41)
+	if _, err := s.Put(ctx, "k", bytes.NewReader(data), objsync.PutOptions{Size: int64(len(data))}); err != nil {
+		t.Fatal(err)
+	}
+	p.Add(faultproxy.Rule{Op: "GetObject", Action: faultproxy.CutResponse, CutAfter: 1 << 20, Times: 2})
+	if got := stReadAll(t, s, "k"); !bytes.Equal(got, data) {
+		t.Fatalf("read %d bytes through two broken downloads, want the %d written", len(got), len(data))
+	}
+	p.Add(faultproxy.Rule{Op: "GetObject", Action: faultproxy.CutResponse, CutAfter: 1 << 20, Times: 1})
+	rc, err := s.Open(ctx, "k", objsync.OpenOptions{Offset: 100, Length: 2 << 20})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := io.ReadAll(rc)
+	rc.Close()
+	if err != nil || !bytes.Equal(got, data[100:100+2<<20]) {
+		t.Fatalf("ranged read: %d bytes, %v", len(got), err)
+	}
+	if c := p.Counts(); c["GetObject"] != 5 {
+		t.Fatalf("GetObject requests = %d, want 5 (2 reads, 3 resumes)", c["GetObject"])
+	}
+	// The object changes between the cut and the resume: reported, not spliced.
+	p.Add(faultproxy.Rule{Op: "GetObject", Action: faultproxy.CutResponse, CutAfter: 1 << 20, Times: 1})
+	rc, err = s.Open(ctx, "k", objsync.OpenOptions{Length: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	buf := make([]byte, 1<<20)
+	io.ReadFull(rc, buf)
+	if _, err := s.Put(ctx, "k", bytes.NewReader(stRandom(3<<20, 42)), objsync.PutOptions{Size: 3 << 20}); err != nil {
+		t.Fatal(err)
+	}
+	_, err = io.ReadAll(rc)
+	rc.Close()
+	if !errors.Is(err, objsync.ErrChanged) {
+		t.Fatalf("read across a change: %v, want ErrChanged", err)
 	}
 }

@@ -117,11 +117,11 @@ func (s *S3Store) putMultipart(ctx context.Context, key string, r io.Reader, o P
 		s.opt.Buffers.Put(first)
 		return PutResult{}, err
 	}
-	full := s.opt.Checksum.New()
+	full := newFullHasher(s.opt.Checksum)
 	err := up.sendParts(ctx, r, o, first, firstLast, full)
 	if err == nil {
 		var res PutResult
-		if res, err = up.complete(ctx, FormatChecksum(s.opt.Checksum, full.Sum(nil))); err == nil {
+		if res, err = up.complete(ctx, FormatChecksum(s.opt.Checksum, full.sum())); err == nil {
 			s.dropMarker(ctx, key)
 			return res, nil
 		}
@@ -144,7 +144,7 @@ func keepForResume(err error) bool {
 
 // sendParts reads r part by part (hashing as it reads) and uploads parts
 // concurrently, reusing a resumed upload's part when its checksum matches.
-func (u *upload) sendParts(ctx context.Context, r io.Reader, o PutOptions, first []byte, firstLast bool, full io.Writer) error {
+func (u *upload) sendParts(ctx context.Context, r io.Reader, o PutOptions, first []byte, firstLast bool, full *fullHasher) error {
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(u.s.opt.PartConcurrency)
 	read := int64(0)
@@ -162,15 +162,14 @@ func (u *upload) sendParts(ctx context.Context, r io.Reader, o PutOptions, first
 			break
 		}
 		read += int64(len(buf))
-		full.Write(buf)
-		sum := ChecksumBytes(u.s.opt.Checksum, buf)
-		if p, ok := u.existing[pn]; ok && partMatches(u.s.opt.Checksum, p, sum, len(buf)) {
+		full.stream(buf)
+		if p, ok := u.existing[pn]; ok && partMatches(u.s.opt.Checksum, p, full.part(pn, buf), len(buf)) {
 			u.s.opt.Buffers.Put(buf)
 			u.record(types.CompletedPart{PartNumber: aws.Int32(pn), ETag: p.ETag, ChecksumCRC64NVME: p.ChecksumCRC64NVME, ChecksumCRC32C: p.ChecksumCRC32C}, 0)
 		} else {
 			g.Go(func() error {
 				defer u.s.opt.Buffers.Put(buf)
-				return u.uploadPart(gctx, pn, buf, sum)
+				return u.uploadPart(gctx, pn, buf, full.part(pn, buf))
 			})
 		}
 		if last || gctx.Err() != nil {
@@ -397,6 +396,8 @@ func (s *S3Store) listParts(ctx context.Context, key, id string) (map[int32]type
 		in.PartNumberMarker = out.NextPartNumberMarker
 	}
 }
+
+var _ OrphanCleaner = (*S3Store)(nil)
 
 // AbortOrphans aborts evac's multipart uploads under this store whose marker
 // is older than olderThan (0: all), e.g. left by a killed run that will not

@@ -32,7 +32,7 @@ type S3ClientConfig struct {
 	// VirtualHosted forces virtual-hosted-style addressing on a custom
 	// endpoint (path style is the default there; AWS uses virtual hosts).
 	VirtualHosted bool
-	MaxAttempts   int           // per request, including the first; <8 is raised to 8... 0 = 10
+	MaxAttempts   int           // per request, including the first; 0 = 10, at least 8
 	MaxBackoff    time.Duration // 0 = 20s
 	MaxConns      int           // idle connections kept per host; 0 = 256
 	// OnRetry, when set, is called once per retried attempt with its error

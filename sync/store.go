@@ -23,7 +23,8 @@ type Object struct {
 	// reading the data ("CRC64NVME:base64", "CRC32C:base64"); empty otherwise.
 	Checksum string
 	// Identity is the store's change-detection identity, compared for
-	// equality only: filesystem "size:mtime_ns:ctime_ns:dev:ino"; S3 "etag:size:lastmodified".
+	// equality only: filesystem "size:mtime_ns:ctime_ns:dev:ino"; S3
+	// "etag:size:lastmodified_unix_seconds" (the same from List and Stat).
 	Identity string
 	Meta     map[string]string // user metadata (x-amz-meta-*), filled by Stat, not by List
 
@@ -69,6 +70,13 @@ type Copier interface {
 	// Copy writes srcObj (from src) to dstKey. With fallback, a server-side
 	// AccessDenied/NotImplemented falls back to streaming through evac.
 	Copy(ctx context.Context, src Store, srcObj Object, dstKey string, o PutOptions, fallback bool) (PutResult, error)
+}
+
+// OrphanCleaner is implemented by stores that leave resumable multipart
+// uploads behind when a run is interrupted (S3). Call it at the end of a
+// successful run: it aborts evac's own uploads older than olderThan.
+type OrphanCleaner interface {
+	AbortOrphans(ctx context.Context, olderThan time.Duration) (int, error)
 }
 
 // ChangeChecker is implemented by readers whose source can change while it

@@ -36,12 +36,17 @@ func detectCheckpoint(ctx context.Context, src, dst *sql.DB, opt TableOptions) (
 	return c, true
 }
 
-// live reports whether the checkpoint follows this source: it already
-// contains the source's position, or it moves within a few seconds.
+// live reports whether the checkpoint follows this source: it was written
+// in the last 10 seconds, it already contains the source's position, or it
+// moves within a few seconds.
 func (c checkpointWait) live(ctx context.Context) bool {
 	first, err := c.applied(ctx)
 	if err != nil {
 		return false
+	}
+	var recent int
+	if c.dst.QueryRowContext(ctx, "SELECT COUNT(*) FROM evac_meta.checkpoint WHERE updated_at >= UTC_TIMESTAMP(6) - INTERVAL 10 SECOND").Scan(&recent) == nil && recent > 0 {
+		return true
 	}
 	mark, err := sourcePosition(ctx, c.src, first.Kind)
 	if err != nil {
@@ -70,7 +75,10 @@ func (c checkpointWait) live(ctx context.Context) bool {
 
 func (c checkpointWait) Name() string { return "evac checkpoint (evac_meta.checkpoint)" }
 
-// applied returns the newest checkpoint position on the target.
+// applied returns the newest checkpoint position on the target among the
+// rows that belong to this source: a checkpoint of this source is always
+// contained in the source's current position (rows of streams from other
+// sources are ignored).
 func (c checkpointWait) applied(ctx context.Context) (position.Position, error) {
 	rows, err := c.dst.QueryContext(ctx, fmt.Sprintf("SELECT `%s` FROM evac_meta.checkpoint", c.column))
 	if err != nil {
@@ -78,6 +86,7 @@ func (c checkpointWait) applied(ctx context.Context) (position.Position, error) 
 	}
 	defer rows.Close()
 	var best position.Position
+	srcNow := map[position.Kind]position.Position{}
 	for rows.Next() {
 		var s string
 		if err := rows.Scan(&s); err != nil {
@@ -87,12 +96,26 @@ func (c checkpointWait) applied(ctx context.Context) (position.Position, error) 
 		if err != nil {
 			continue
 		}
+		now, ok := srcNow[p.Kind]
+		if !ok {
+			txt, err := sourcePosition(ctx, c.src, p.Kind)
+			if err != nil {
+				return best, err
+			}
+			if now, err = position.Parse(txt); err != nil {
+				return best, err
+			}
+			srcNow[p.Kind] = now
+		}
+		if !now.Contains(p) {
+			continue // another source's stream
+		}
 		if best.IsZero() || p.Contains(best) {
 			best = p
 		}
 	}
 	if best.IsZero() {
-		return best, fmt.Errorf("evac_meta.checkpoint holds no position")
+		return best, fmt.Errorf("evac_meta.checkpoint holds no position of this source")
 	}
 	return best, rows.Err()
 }

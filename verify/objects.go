@@ -10,8 +10,8 @@ import (
 	"log/slog"
 	"sort"
 	"strings"
-	"time"
 	gosync "sync"
+	"time"
 
 	"golang.org/x/sync/errgroup"
 
@@ -20,10 +20,13 @@ import (
 
 // ObjectOptions configure an object verification.
 type ObjectOptions struct {
-	Prefix  string // compare only keys under this prefix ("" = all)
-	Deep    bool   // re-read both sides and hash the bytes
-	Workers int    // concurrent HEAD/GET pairs (default 32)
-	MaxList int    // differing keys listed (the counts stay exact; default 10000)
+	Prefix string // compare only keys under this prefix ("" = all)
+	// Keep, when set, selects the keys compared (e.g. a sync Filter's Match
+	// for include/exclude patterns); keys it rejects are skipped on both sides.
+	Keep    func(key string) bool
+	Deep    bool // re-read both sides and hash the bytes
+	Workers int  // concurrent HEAD/GET pairs (default 32)
+	MaxList int  // differing keys listed (the counts stay exact; default 10000)
 }
 
 // Object difference kinds.
@@ -47,6 +50,7 @@ type ObjectsResult struct {
 	TargetObjects int64        `json:"target_objects"`
 	SourceBytes   int64        `json:"source_bytes"`
 	Matched       int64        `json:"matched"`
+	ByETag        int64        `json:"checked_by_etag_md5"`
 	ByChecksum    int64        `json:"checked_by_stored_checksum"`
 	ByContent     int64        `json:"checked_by_content"`
 	SizeOnly      int64        `json:"checked_by_size_only"`
@@ -54,6 +58,7 @@ type ObjectsResult struct {
 	Differing     int64        `json:"differing"`
 	Diffs         []ObjectDiff `json:"diffs"`
 	Truncated     bool         `json:"diffs_truncated"`
+	Prefixes      []PrefixStat `json:"prefixes"`
 	DurationS     float64      `json:"duration_s"`
 
 	pendingBytes int64     // bytes of source objects missing or of another size on the target
@@ -75,6 +80,16 @@ func (r ObjectsResult) Pending(now time.Time) *PendingObjects {
 	return p
 }
 
+// PrefixStat is the result under one top-level prefix ("docs/"; "" for
+// keys at the root). Past maxPrefixes, the rest count under "*".
+type PrefixStat struct {
+	Prefix        string `json:"prefix"`
+	SourceObjects int64  `json:"source_objects"`
+	Differing     int64  `json:"differing"`
+}
+
+const maxPrefixes = 1000
+
 // ObjectDiff names one differing object.
 type ObjectDiff struct {
 	Key            string `json:"key"`
@@ -95,7 +110,7 @@ func excluded(key string) bool { return strings.HasPrefix(key, ".evac/") }
 // Multipart ETags are never compared.
 func Objects(ctx context.Context, src, dst objsync.Store, opt ObjectOptions, log *slog.Logger) (ObjectsResult, error) {
 	if opt.Workers <= 0 {
-		opt.Workers = 32
+		opt.Workers = 64
 	}
 	if opt.MaxList <= 0 {
 		opt.MaxList = 10000
@@ -109,8 +124,12 @@ func Objects(ctx context.Context, src, dst objsync.Store, opt ObjectOptions, log
 	}}
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(opt.Workers)
-	err := mergeListings(gctx, src.List(gctx, opt.Prefix), dst.List(gctx, opt.Prefix), func(s, t *objsync.Object) {
-		c.pair(gctx, g, s, t)
+	lctx, stop := context.WithCancel(gctx)
+	defer stop()
+	err := mergeListings(lctx, prefetch(lctx, src.List(lctx, opt.Prefix)), prefetch(lctx, dst.List(lctx, opt.Prefix)), func(s, t *objsync.Object) {
+		if k := keyOf(s, t); opt.Keep == nil || opt.Keep(k) {
+			c.pair(gctx, g, s, t)
+		}
 	})
 	if werr := g.Wait(); err == nil {
 		err = werr
@@ -118,6 +137,11 @@ func Objects(ctx context.Context, src, dst objsync.Store, opt ObjectOptions, log
 	if err != nil {
 		return c.res, err
 	}
+	c.res.Prefixes = []PrefixStat{}
+	for _, p := range c.prefixes {
+		c.res.Prefixes = append(c.res.Prefixes, *p)
+	}
+	sort.Slice(c.res.Prefixes, func(i, j int) bool { return c.res.Prefixes[i].Prefix < c.res.Prefixes[j].Prefix })
 	sort.Strings(c.res.SizeOnlyKeys)
 	sort.Slice(c.res.Diffs, func(i, j int) bool { return c.res.Diffs[i].Key < c.res.Diffs[j].Key })
 	c.res.Status = StatusMatch
@@ -132,6 +156,30 @@ type objCompare struct {
 	src, dst objsync.Store
 	mu       gosync.Mutex
 	res      ObjectsResult
+	prefixes map[string]*PrefixStat
+}
+
+// prefix returns the stats bucket of key; the caller holds mu.
+func (c *objCompare) prefix(key string) *PrefixStat {
+	p := ""
+	if i := strings.IndexByte(key, '/'); i >= 0 {
+		p = key[:i+1]
+	}
+	if c.prefixes == nil {
+		c.prefixes = map[string]*PrefixStat{}
+	}
+	if st, ok := c.prefixes[p]; ok {
+		return st
+	}
+	if len(c.prefixes) >= maxPrefixes {
+		p = "*"
+		if st, ok := c.prefixes[p]; ok {
+			return st
+		}
+	}
+	st := &PrefixStat{Prefix: p}
+	c.prefixes[p] = st
+	return st
 }
 
 // pair handles one key present on one or both sides.
@@ -140,12 +188,19 @@ func (c *objCompare) pair(ctx context.Context, g *errgroup.Group, s, t *objsync.
 	if s != nil {
 		c.res.SourceObjects++
 		c.res.SourceBytes += s.Size
+		c.prefix(s.Key).SourceObjects++
 	}
 	if t != nil {
 		c.res.TargetObjects++
 	}
 	same := s != nil && t != nil && s.Size == t.Size
-	if s != nil && !same {
+	byETag := same && !c.opt.Deep && singlePartETag(s.ETag) && s.ETag == t.ETag
+	if byETag {
+		c.res.ByETag++
+		c.res.Matched++
+		same = false
+	}
+	if s != nil && (t == nil || s.Size != t.Size) {
 		c.res.pendingBytes += s.Size
 		if c.res.oldest.IsZero() || (!s.ModTime.IsZero() && s.ModTime.Before(c.res.oldest)) {
 			c.res.oldest = s.ModTime
@@ -156,7 +211,7 @@ func (c *objCompare) pair(ctx context.Context, g *errgroup.Group, s, t *objsync.
 		c.diff(ObjectDiff{Key: s.Key, Kind: ObjMissing, SourceSize: s.Size})
 	case s == nil:
 		c.diff(ObjectDiff{Key: t.Key, Kind: ObjExtra, TargetSize: t.Size})
-	case !same:
+	case s.Size != t.Size:
 		c.diff(ObjectDiff{Key: s.Key, Kind: ObjSize, SourceSize: s.Size, TargetSize: t.Size})
 	}
 	c.mu.Unlock()
@@ -169,6 +224,7 @@ func (c *objCompare) pair(ctx context.Context, g *errgroup.Group, s, t *objsync.
 // diff records a difference; the caller holds mu.
 func (c *objCompare) diff(d ObjectDiff) {
 	c.res.Differing++
+	c.prefix(d.Key).Differing++
 	if len(c.res.Diffs) < c.opt.MaxList {
 		c.res.Diffs = append(c.res.Diffs, d)
 	} else {
@@ -176,8 +232,24 @@ func (c *objCompare) diff(d ObjectDiff) {
 	}
 }
 
+func keyOf(s, t *objsync.Object) string {
+	if s != nil {
+		return s.Key
+	}
+	return t.Key
+}
+
+// singlePartETag reports whether an ETag can be the MD5 of the content: a
+// multipart ETag ("…-N") is a hash of part hashes and is never compared.
+func singlePartETag(e string) bool {
+	return len(e) == 32 && !strings.Contains(e, "-")
+}
+
 // content compares one key present on both sides with equal sizes.
 func (c *objCompare) content(ctx context.Context, key string) error {
+	if c.opt.Deep {
+		return c.deep(ctx, key)
+	}
 	so, err := c.src.Stat(ctx, key)
 	if err != nil {
 		return fmt.Errorf("stat source %s: %w", key, err)
@@ -191,20 +263,17 @@ func (c *objCompare) content(ctx context.Context, key string) error {
 		c.record(ObjectDiff{Key: key, Kind: ObjChecksum, SourceSize: so.Size, TargetSize: to.Size, SourceChecksum: so.Checksum, TargetChecksum: to.Checksum}, "")
 		return nil
 	}
-	if !c.opt.Deep {
-		how := "checksum"
-		if !comparable {
-			how = "size"
-		}
-		c.record(ObjectDiff{}, how)
-		c.mu.Lock()
-		if !comparable && len(c.res.SizeOnlyKeys) < c.opt.MaxList {
-			c.res.SizeOnlyKeys = append(c.res.SizeOnlyKeys, key)
-		}
-		c.mu.Unlock()
-		return nil
+	how := "checksum"
+	if !comparable {
+		how = "size"
 	}
-	return c.deep(ctx, key)
+	c.record(ObjectDiff{}, how)
+	c.mu.Lock()
+	if !comparable && len(c.res.SizeOnlyKeys) < c.opt.MaxList {
+		c.res.SizeOnlyKeys = append(c.res.SizeOnlyKeys, key)
+	}
+	c.mu.Unlock()
+	return nil
 }
 
 // deep hashes both sides' bytes.
@@ -314,4 +383,42 @@ func mergeListings(ctx context.Context, a, b iter.Seq2[objsync.Object, error], f
 		}
 	}
 	return nil
+}
+
+// prefetch runs a listing in its own goroutine, a bounded number of entries
+// ahead, so both sides list at the same time (memory stays bounded).
+func prefetch(ctx context.Context, seq iter.Seq2[objsync.Object, error]) iter.Seq2[objsync.Object, error] {
+	type item struct {
+		o   objsync.Object
+		err error
+	}
+	return func(yield func(objsync.Object, error) bool) {
+		ch := make(chan item, 4096)
+		done := make(chan struct{})
+		var wg gosync.WaitGroup
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer close(ch)
+			for o, err := range seq {
+				select {
+				case ch <- item{o, err}:
+				case <-done:
+					return
+				case <-ctx.Done():
+					return
+				}
+				if err != nil {
+					return
+				}
+			}
+		}()
+		defer wg.Wait()
+		defer close(done)
+		for it := range ch {
+			if !yield(it.o, it.err) {
+				return
+			}
+		}
+	}
 }

@@ -83,7 +83,7 @@ func TestObjectsStoredChecksumsAndDeep(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Logf("verify: %s", time.Since(start))
-	if res.Status != StatusMatch || res.SourceObjects != 2000 || res.ByChecksum != 2000 || res.SizeOnly != 0 {
+	if res.Status != StatusMatch || res.SourceObjects != 2000 || res.ByChecksum+res.ByETag != 2000 || res.ByChecksum < 2 || res.SizeOnly != 0 {
 		t.Fatalf("identical buckets: %+v", res)
 	}
 	if n := proxy.Counts()["GetObject"]; n != 0 {
@@ -109,6 +109,10 @@ func TestObjectsStoredChecksumsAndDeep(t *testing.T) {
 	if got := objDiffs(res); fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Fatalf("default mode diffs %v, want %v", got, want)
 	}
+	validateReport(t, nil, []ObjectsResult{res})
+	if fmt.Sprint(res.Prefixes) != "[{big/ 2 0} {docs/ 1998 3}]" {
+		t.Errorf("prefixes: %v", res.Prefixes)
+	}
 	if res.SizeOnly != 0 || proxy.Counts()["GetObject"] != 0 {
 		t.Fatalf("size-only %d, GetObject %d: want 0 and 0", res.SizeOnly, proxy.Counts()["GetObject"])
 	}
@@ -119,7 +123,7 @@ func TestObjectsStoredChecksumsAndDeep(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Logf("deep verify: %s", time.Since(start))
-	want = []string{"checksum_different docs/001/file-00001.txt", "content_different docs/003/file-00003.txt",
+	want = []string{"content_different docs/001/file-00001.txt", "content_different docs/003/file-00003.txt",
 		"extra_on_target docs/zz-extra.txt", "missing_on_target docs/002/file-00002.txt"}
 	if got := objDiffs(res); fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Fatalf("deep diffs %v, want %v", got, want)

@@ -183,6 +183,7 @@ INSERT INTO vt.k VALUES (3, 'v3');`)
 			t.Errorf("%s status %s, want %s", r.Table, r.Status, want)
 		}
 	}
+	validateReport(t, res, nil)
 	checkFixSQL(t, p, res)
 }
 

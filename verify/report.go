@@ -128,7 +128,10 @@ func (r *Report) Finish(now time.Time) error {
 			r.Verdict = Fail
 		}
 	}
-	for _, o := range r.Objects {
+	for i, o := range r.Objects {
+		if o.Prefixes == nil {
+			r.Objects[i].Prefixes = []PrefixStat{}
+		}
 		r.Summary.Objects += o.SourceObjects
 		r.Summary.ObjectsDiffer += o.Differing
 		if o.Status != StatusMatch {

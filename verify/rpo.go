@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"fmt"
 	"sort"
+	"strings"
 	gosync "sync"
 	"time"
 
@@ -51,7 +52,6 @@ type PendingObjects struct {
 type LagSampler struct {
 	src, dst *sql.DB
 	method   string
-	query    string
 	mu       gosync.Mutex
 	samples  []float64
 	offset   float64
@@ -60,16 +60,14 @@ type LagSampler struct {
 	wg       gosync.WaitGroup
 }
 
-// StartLagSampler finds a lag source on the target (evac heartbeat, else
-// native replication) and samples it every interval until Stop. It returns
+// StartLagSampler finds a lag source on the target (the newest applied
+// source heartbeat in evac_meta.checkpoint.heartbeat_ts, else native
+// replication's Seconds_Behind_Master) and samples it every interval until Stop. It returns
 // nil when neither exists.
 func StartLagSampler(ctx context.Context, src, dst *sql.DB, every time.Duration) *LagSampler {
 	l := &LagSampler{src: src, dst: dst, done: make(chan struct{})}
-	var col string
-	if dst.QueryRowContext(ctx, `SELECT COLUMN_NAME FROM information_schema.COLUMNS WHERE TABLE_SCHEMA='evac_meta'
-		AND TABLE_NAME='heartbeat' AND DATA_TYPE IN ('datetime','timestamp') ORDER BY ORDINAL_POSITION LIMIT 1`).Scan(&col) == nil {
+	if _, ok := appliedHeartbeat(ctx, src, dst); ok {
 		l.method = "evac-heartbeat"
-		l.query = fmt.Sprintf("SELECT MAX(`%s`) FROM evac_meta.heartbeat", col)
 	} else if _, ok := slaveStatus(ctx, dst)["Seconds_Behind_Master"]; ok {
 		l.method = "seconds-behind-master"
 	} else {
@@ -100,15 +98,16 @@ func (l *LagSampler) sample(ctx context.Context) {
 	var ms float64
 	switch l.method {
 	case "evac-heartbeat":
-		var now, hb sql.NullString
-		if l.src.QueryRowContext(ctx, "SELECT NOW(6)").Scan(&now) != nil || l.dst.QueryRowContext(ctx, l.query).Scan(&hb) != nil {
+		hb, ok := appliedHeartbeat(ctx, l.src, l.dst)
+		var now string
+		if !ok || l.src.QueryRowContext(ctx, "SELECT UTC_TIMESTAMP(6)").Scan(&now) != nil {
 			return
 		}
-		a, e1 := time.Parse("2006-01-02 15:04:05.999999", now.String)
-		b, e2 := time.Parse("2006-01-02 15:04:05.999999", hb.String)
-		if e1 != nil || e2 != nil {
+		a, err := time.Parse("2006-01-02 15:04:05.999999", now)
+		if err != nil {
 			return
 		}
+		b := hb
 		ms = float64(a.Sub(b).Microseconds()) / 1000
 	default:
 		s, ok := slaveStatus(ctx, l.dst)["Seconds_Behind_Master"]
@@ -176,11 +175,16 @@ func clockOffset(ctx context.Context, src, dst *sql.DB) (float64, float64) {
 	return best, bound
 }
 
+// slaveStatus returns the target's replica status with MySQL 8.4's
+// "Source" names mapped to the older "Master" ones; empty when the server
+// is not a replica (or the user lacks REPLICATION CLIENT).
 func slaveStatus(ctx context.Context, db *sql.DB) map[string]string {
 	out := map[string]string{}
-	rows, err := db.QueryContext(ctx, "SHOW SLAVE STATUS")
+	rows, err := db.QueryContext(ctx, "SHOW REPLICA STATUS") // MariaDB 10.5+, MySQL 8.0.22+
 	if err != nil {
-		return out
+		if rows, err = db.QueryContext(ctx, "SHOW SLAVE STATUS"); err != nil {
+			return out
+		}
 	}
 	defer rows.Close()
 	cols, _ := rows.Columns()
@@ -196,7 +200,10 @@ func slaveStatus(ctx context.Context, db *sql.DB) map[string]string {
 		return out
 	}
 	for i, c := range cols {
-		out[c] = vals[i].String
+		out[strings.ReplaceAll(c, "_Source_", "_Master_")] = vals[i].String
+		if c == "Seconds_Behind_Source" {
+			out["Seconds_Behind_Master"] = vals[i].String
+		}
 	}
 	return out
 }
@@ -239,4 +246,38 @@ func MeasureBehind(ctx context.Context, src, dst *sql.DB, lagNowMS float64) *Beh
 		b.OldestAgeMS = lagNowMS
 	}
 	return b
+}
+
+// appliedHeartbeat returns heartbeat_ts of this source's newest evac
+// checkpoint row (rows of streams from other sources are ignored).
+func appliedHeartbeat(ctx context.Context, src, dst *sql.DB) (time.Time, bool) {
+	rows, err := dst.QueryContext(ctx, "SELECT position, heartbeat_ts FROM evac_meta.checkpoint WHERE heartbeat_ts IS NOT NULL")
+	if err != nil {
+		return time.Time{}, false
+	}
+	defer rows.Close()
+	var best position.Position
+	var hb time.Time
+	for rows.Next() {
+		var ps, ts string
+		if rows.Scan(&ps, &ts) != nil {
+			return time.Time{}, false
+		}
+		p, err := position.Parse(ps)
+		if err != nil {
+			continue
+		}
+		cur, err := sourcePosition(ctx, src, p.Kind)
+		if err != nil {
+			return time.Time{}, false
+		}
+		now, err := position.Parse(cur)
+		if err != nil || !now.Contains(p) || (!best.IsZero() && !p.Contains(best)) {
+			continue
+		}
+		if t, err := time.Parse("2006-01-02 15:04:05.999999", ts); err == nil {
+			best, hb = p, t
+		}
+	}
+	return hb, !best.IsZero()
 }

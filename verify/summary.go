@@ -39,8 +39,15 @@ func WriteSummary(w io.Writer, r *Report) {
 		fmt.Fprintf(w, "  %d table(s) match\n", n)
 	}
 	for _, o := range r.Objects {
-		fmt.Fprintf(w, "  objects %s -> %s: %s, %d differ; %d by stored checksum, %d by content, %d by size only\n",
-			o.Source, o.Target, o.Status, o.Differing, o.ByChecksum, o.ByContent, o.SizeOnly)
+		fmt.Fprintf(w, "  objects %s -> %s: %s, %d differ; %d by ETag (MD5), %d by stored checksum, %d by content, %d by size only\n",
+			o.Source, o.Target, o.Status, o.Differing, o.ByETag, o.ByChecksum, o.ByContent, o.SizeOnly)
+		shown := 0
+		for _, p := range o.Prefixes {
+			if p.Differing > 0 && shown < maxSummaryLines {
+				shown++
+				fmt.Fprintf(w, "      prefix %q: %d of %d differ\n", p.Prefix, p.Differing, p.SourceObjects)
+			}
+		}
 		for i, d := range o.Diffs {
 			if i == maxSummaryLines {
 				fmt.Fprintf(w, "      ... %d more in the report\n", o.Differing-int64(i))

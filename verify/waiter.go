@@ -26,27 +26,10 @@ func detectWaiter(ctx context.Context, src, dst *sql.DB, opt TableOptions) (wait
 	if w, ok := detectCheckpoint(ctx, src, dst, opt); ok {
 		return w, nil
 	}
-	rows, err := dst.QueryContext(ctx, "SHOW SLAVE STATUS")
-	if err != nil {
-		// No REPLICATION CLIENT privilege (e.g. RDS user): fall back.
+	status := slaveStatus(ctx, dst)
+	if len(status) == 0 {
+		// Not a replica, or no REPLICATION CLIENT grant (e.g. an RDS user): loop.
 		return loopWait{delay: opt.RecheckDelay}, nil
-	}
-	defer rows.Close()
-	cols, _ := rows.Columns()
-	if !rows.Next() {
-		return loopWait{delay: opt.RecheckDelay}, rows.Err()
-	}
-	vals := make([]sql.NullString, len(cols))
-	ptrs := make([]any, len(cols))
-	for i := range vals {
-		ptrs[i] = &vals[i]
-	}
-	if err := rows.Scan(ptrs...); err != nil {
-		return nil, err
-	}
-	status := map[string]string{}
-	for i, c := range cols {
-		status[c] = vals[i].String
 	}
 	nw := nativeWait{src: src, dst: dst, timeout: opt.WaitTimeout}
 	switch {

@@ -12,6 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/smithy-go"
+	smithyhttp "github.com/aws/smithy-go/transport/http"
 	"github.com/spf13/cobra"
 
 	"github.com/evac-dev/evac/config"
@@ -174,7 +175,9 @@ func preflight(ctx context.Context, side string, cli *s3.Client, loc config.Loca
 		_, err = cli.ListObjectsV2(ctx, &s3.ListObjectsV2Input{Bucket: aws.String(loc.Bucket), MaxKeys: aws.Int32(1)},
 			func(o *s3.Options) { o.RetryMaxAttempts = 1 })
 		var ae smithy.APIError
-		if err == nil || errors.As(err, &ae) || errors.Is(err, syscall.ECONNREFUSED) || ctx.Err() != nil {
+		var re *smithyhttp.ResponseError
+		serverBusy := errors.As(err, &re) && re.HTTPStatusCode() >= 500
+		if err == nil || (errors.As(err, &ae) && !serverBusy) || errors.Is(err, syscall.ECONNREFUSED) || ctx.Err() != nil {
 			break
 		}
 		time.Sleep(time.Duration(100<<attempt) * time.Millisecond)

@@ -48,9 +48,10 @@ type verifyFlags struct {
 	rechecks          int
 	waitTimeout       time.Duration
 	// objects
-	deep          bool
-	objectWorkers int
-	src3, dst3    *config.S3Flags
+	deep             bool
+	objectWorkers    int
+	include, exclObj []string
+	src3, dst3       *config.S3Flags
 }
 
 func newVerifyCmd(a *app) *cobra.Command {
@@ -131,6 +132,7 @@ func newVerifyObjectsCmd(a *app, f *verifyFlags) *cobra.Command {
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o := d
 			o.Source, o.Target, o.Deep = args[0], args[1], f.deep
+			o.Include, o.Exclude = f.include, f.exclObj
 			config.Override(cmd.Flags(), "workers", &o.Workers, f.objectWorkers)
 			job := &config.VerifyJob{Objects: &o, Report: f.report}
 			if err := a.cfg.CheckVerify(job); err != nil {
@@ -142,6 +144,8 @@ func newVerifyObjectsCmd(a *app, f *verifyFlags) *cobra.Command {
 	fs := cmd.Flags()
 	fs.BoolVar(&f.deep, "deep", false, "re-read both sides and compare SHA-256 of the bytes (finds corruption behind a stale stored checksum)")
 	fs.IntVar(&f.objectWorkers, "workers", d.Workers, "objects compared at once")
+	fs.StringSliceVar(&f.include, "include", nil, "compare only keys matching these patterns (as in evac sync)")
+	fs.StringSliceVar(&f.exclObj, "exclude", nil, "skip keys matching these patterns (as in evac sync)")
 	f.src3 = config.AddS3Flags(fs, "source")
 	f.dst3 = config.AddS3Flags(fs, "target")
 	return cmd
@@ -346,7 +350,15 @@ func verifyObjectsJob(cmd *cobra.Command, a *app, f *verifyFlags, o *config.Veri
 	if err != nil {
 		return err
 	}
-	res, err := verify.Objects(ctx, src, dst, verify.ObjectOptions{Deep: o.Deep, Workers: o.Workers}, a.log)
+	oo := verify.ObjectOptions{Deep: o.Deep, Workers: o.Workers}
+	if len(o.Include) > 0 || len(o.Exclude) > 0 {
+		flt, err := objsync.NewFilter(o.Include, o.Exclude)
+		if err != nil {
+			return usage(err)
+		}
+		oo.Keep = flt.Match
+	}
+	res, err := verify.Objects(ctx, src, dst, oo, a.log)
 	if err != nil {
 		return jobFailed(err)
 	}

@@ -34,6 +34,9 @@ const (
 	// Respond answers with Rule.Status and an S3 error Rule.Code without
 	// forwarding (e.g. 404 NoSuchUpload).
 	Respond Action = "respond"
+	// CutResponse relays the response head and CutAfter body bytes, then
+	// hangs up (a download broken mid-way).
+	CutResponse Action = "cut-response"
 )
 
 // Rule injects Action on requests of operation Op ("" = any).
@@ -45,7 +48,7 @@ type Rule struct {
 	// Fraction is the share of matching requests that get the fault, spread
 	// evenly and deterministically (0.2 = every fifth); 0 = every one.
 	Fraction float64
-	// CutAfter is how many body bytes CutBody forwards.
+	// CutAfter is how many body bytes CutBody forwards / CutResponse relays.
 	CutAfter int64
 	// MinBody fires the rule only on requests whose body is at least this long.
 	MinBody int64
@@ -205,8 +208,10 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			resp.Body.Close()
 		}
 		hangUp(w)
+	case fault && ru.Action == CutResponse:
+		p.relay(w, r, ru.CutAfter)
 	default:
-		p.relay(w, r)
+		p.relay(w, r, -1)
 	}
 }
 
@@ -250,7 +255,9 @@ func (p *Proxy) forward(r *http.Request) (*http.Response, error) {
 	return p.upstream.RoundTrip(out)
 }
 
-func (p *Proxy) relay(w http.ResponseWriter, r *http.Request) {
+// relay forwards r and copies the response back; with cut >= 0 only cut
+// body bytes are relayed before hanging up.
+func (p *Proxy) relay(w http.ResponseWriter, r *http.Request, cut int64) {
 	resp, err := p.forward(r)
 	if err != nil {
 		hangUp(w)
@@ -263,7 +270,15 @@ func (p *Proxy) relay(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	w.WriteHeader(resp.StatusCode)
-	io.Copy(w, resp.Body)
+	if cut < 0 {
+		io.Copy(w, resp.Body)
+		return
+	}
+	io.CopyN(w, resp.Body, cut)
+	if f, ok := w.(http.Flusher); ok {
+		f.Flush()
+	}
+	hangUp(w)
 }
 
 // cut sends the request head and the first n body bytes to the target on

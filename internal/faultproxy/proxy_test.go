@@ -176,3 +176,36 @@ func TestFraction(t *testing.T) {
 		t.Fatalf("%d of 200 requests got SlowDown, want 40", slow)
 	}
 }
+
+func TestCutResponse(t *testing.T) {
+	big := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Length", "100000")
+		w.Write(make([]byte, 100000))
+	}))
+	t.Cleanup(big.Close)
+	p, err := New(big.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { p.Close() })
+	p.Add(Rule{Op: "GetObject", Action: CutResponse, CutAfter: 5000, Times: 1})
+	c := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}
+	resp, err := c.Get(p.URL + "/b/k")
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, err := io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	if err == nil || n != 5000 {
+		t.Fatalf("cut response: read %d bytes, err %v; want 5000 and an error", n, err)
+	}
+	resp, err = c.Get(p.URL + "/b/k")
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, err = io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	if err != nil || n != 100000 {
+		t.Fatalf("second GET: %d bytes, %v", n, err)
+	}
+}

@@ -27,7 +27,9 @@ type Config struct {
 	// uses it plus NO_AUTO_VALUE_ON_ZERO.
 	SourceSQLMode string
 	// SourceTimeZone is used to replay DDL whose event carries no time zone
-	// (default "+00:00").
+	// or "SYSTEM": the source's @@global.time_zone, with SYSTEM resolved to
+	// the zone of the source host (e.g. @@system_time_zone as a named zone
+	// or offset). Default "+00:00".
 	SourceTimeZone string
 	// MaxStmtBytes caps one statement's size (default: target
 	// max_allowed_packet minus 64 KiB, at most 16 MiB).
@@ -53,7 +55,7 @@ type Applier struct {
 	cfg      Config
 	log      *slog.Logger
 	maxStmt  int
-	pending  *Checkpoint // last loaded/written checkpoint
+	mariadb  bool // target flavor (sql_mode names differ)
 	lastHB   time.Time
 	rowsDone int64
 }
@@ -67,6 +69,11 @@ func New(ctx context.Context, cfg Config) (*Applier, error) {
 	if cfg.SourceTimeZone == "" {
 		cfg.SourceTimeZone = "+00:00"
 	}
+	mariadb, err := targetIsMariaDB(ctx, cfg.TargetDSN)
+	if err != nil {
+		return nil, err
+	}
+	cfg.SourceSQLMode = PortableSQLMode(cfg.SourceSQLMode, mariadb)
 	dsn, err := SessionDSN(cfg.TargetDSN, cfg.SourceSQLMode)
 	if err != nil {
 		return nil, err
@@ -75,7 +82,7 @@ func New(ctx context.Context, cfg Config) (*Applier, error) {
 	if err != nil {
 		return nil, fmt.Errorf("target DSN: %w", redact.Error(err))
 	}
-	a := &Applier{db: db, cfg: cfg, log: cfg.Logger}
+	a := &Applier{db: db, cfg: cfg, log: cfg.Logger, mariadb: mariadb}
 	if a.log == nil {
 		a.log = slog.New(slog.DiscardHandler)
 	}
@@ -124,7 +131,7 @@ func SessionDSN(dsn, sourceSQLMode string) (string, error) {
 	c.RejectReadOnly = true
 	c.InterpolateParams = true
 	c.ParseTime = false
-	c.MultiStatements = false
+	c.MultiStatements = true // UPDATE pipelines; values are always escaped by the driver
 	return c.FormatDSN(), nil
 }
 
@@ -188,7 +195,7 @@ func fmtTS(t time.Time) any {
 
 // writeCheckpoint upserts the stream's checkpoint row inside tx. The table
 // has a single unique key (stream_id), so ODKU is safe here.
-func (a *Applier) writeCheckpoint(ctx context.Context, tx *sql.Tx, cp Checkpoint) error {
+func (a *Applier) writeCheckpoint(ctx context.Context, tx *tx, cp Checkpoint) error {
 	var pddl, ppos any
 	if cp.PendingDDL != "" {
 		pddl, ppos = cp.PendingDDL, cp.PendingPos
@@ -204,4 +211,42 @@ func (a *Applier) writeCheckpoint(ctx context.Context, tx *sql.Tx, cp Checkpoint
 		return fmt.Errorf("write checkpoint %s: %w", cp.Pos, err)
 	}
 	return nil
+}
+
+// targetIsMariaDB connects once without session settings to read VERSION().
+func targetIsMariaDB(ctx context.Context, dsn string) (bool, error) {
+	db, err := sql.Open("mysql", dsn)
+	if err != nil {
+		return false, fmt.Errorf("target DSN: %w", redact.Error(err))
+	}
+	defer db.Close()
+	var v string
+	if err := db.QueryRowContext(ctx, "SELECT VERSION()").Scan(&v); err != nil {
+		return false, fmt.Errorf("connect to target: %w", redact.Error(err))
+	}
+	return strings.Contains(strings.ToLower(v), "mariadb"), nil
+}
+
+// notOnMySQL are sql_mode names a MySQL 8 target rejects (MariaDB-only, or
+// removed in MySQL 8.0); they are dropped when the target is MySQL. None of
+// them changes how plain INSERT/UPDATE/DELETE of row values behave there.
+var notOnMySQL = map[string]bool{
+	"IGNORE_BAD_TABLE_OPTIONS": true, "EMPTY_STRING_IS_NULL": true, "SIMULTANEOUS_ASSIGNMENT": true,
+	"TIME_ROUND_FRACTIONAL": true, "NO_AUTO_CREATE_USER": true, "POSTGRESQL": true, "ORACLE": true,
+	"MSSQL": true, "DB2": true, "MAXDB": true, "NO_KEY_OPTIONS": true, "NO_TABLE_OPTIONS": true,
+	"NO_FIELD_OPTIONS": true, "MYSQL323": true, "MYSQL40": true,
+}
+
+// PortableSQLMode keeps the source's sql_mode names the target accepts.
+func PortableSQLMode(mode string, targetMariaDB bool) string {
+	if targetMariaDB {
+		return mode
+	}
+	var keep []string
+	for _, m := range strings.Split(mode, ",") {
+		if m = strings.TrimSpace(m); m != "" && !notOnMySQL[strings.ToUpper(m)] {
+			keep = append(keep, m)
+		}
+	}
+	return strings.Join(keep, ",")
 }

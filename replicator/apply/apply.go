@@ -2,7 +2,6 @@ package apply
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 	"math"
@@ -42,11 +41,11 @@ func (a *Applier) Apply(ctx context.Context, b Batch) error {
 			return a.applyDDL(ctx, b)
 		}
 	}
-	tx, err := a.db.BeginTx(ctx, nil)
+	tx, err := a.begin(ctx)
 	if err != nil {
-		return fmt.Errorf("begin target transaction: %w", err)
+		return err
 	}
-	defer func() { _ = tx.Rollback() }()
+	defer tx.Rollback()
 	if err := a.applyBody(ctx, tx, b); err != nil {
 		return err
 	}
@@ -56,7 +55,7 @@ func (a *Applier) Apply(ctx context.Context, b Batch) error {
 	if err := crash("rows-before-commit"); err != nil {
 		return err
 	}
-	if err := tx.Commit(); err != nil {
+	if err := tx.Commit(ctx); err != nil {
 		pos, _ := b.Checkpoint()
 		return fmt.Errorf("commit target transaction at %s: %w", pos, err)
 	}
@@ -65,7 +64,7 @@ func (a *Applier) Apply(ctx context.Context, b Batch) error {
 }
 
 // applyBody writes the rows, chunks and extra statements of b inside tx.
-func (a *Applier) applyBody(ctx context.Context, tx *sql.Tx, b Batch) error {
+func (a *Applier) applyBody(ctx context.Context, tx *tx, b Batch) error {
 	w := &writer{a: a, tx: tx}
 	for i := range b.Txns {
 		t := &b.Txns[i]
@@ -77,6 +76,11 @@ func (a *Applier) applyBody(ctx context.Context, tx *sql.Tx, b Batch) error {
 	}
 	if err := w.flush(ctx); err != nil {
 		return err
+	}
+	if w.fkOff { // back to evac's session setting before chunks, extras and the pool
+		if err := w.setFKChecks(ctx, true); err != nil {
+			return err
+		}
 	}
 	for _, c := range b.Chunks {
 		if err := w.insertChunk(ctx, c); err != nil {
@@ -92,7 +96,7 @@ func (a *Applier) applyBody(ctx context.Context, tx *sql.Tx, b Batch) error {
 }
 
 // finish writes the checkpoint (taking the newest heartbeat seen) in tx.
-func (a *Applier) finish(ctx context.Context, tx *sql.Tx, b Batch, pendingDDL string) error {
+func (a *Applier) finish(ctx context.Context, tx *tx, b Batch, pendingDDL string) error {
 	pos, ts := b.Checkpoint()
 	if pos == "" {
 		return errors.New("apply: batch without a position")
@@ -115,7 +119,7 @@ func (a *Applier) finish(ctx context.Context, tx *sql.Tx, b Batch, pendingDDL st
 // writeXA persists rows of XA transactions prepared in this batch and
 // forgets those committed or rolled back in it (same transaction as the
 // checkpoint, so a restart between PREPARE and COMMIT keeps them).
-func (a *Applier) writeXA(ctx context.Context, tx *sql.Tx, b Batch) error {
+func (a *Applier) writeXA(ctx context.Context, tx *tx, b Batch) error {
 	for i := range b.Txns {
 		t := &b.Txns[i]
 		if t.XAPrepare != nil {

@@ -2,7 +2,11 @@ package apply
 
 import (
 	"context"
+	"database/sql"
+	"database/sql/driver"
+	"errors"
 	"fmt"
+	"regexp"
 	"strings"
 
 	"github.com/evac-dev/evac/replicator/change"
@@ -44,29 +48,36 @@ func (a *Applier) applyDDL(ctx context.Context, b Batch) error {
 		return err
 	}
 	resumed := ok && cp.PendingDDL != "" && cp.PendingPos == t.Pos
-	if !resumed {
-		if err := a.markPending(ctx, cp, ok, t); err != nil {
+	run := true
+	if resumed {
+		if run, err = a.pendingNotRun(ctx, t); err != nil {
 			return err
 		}
-	}
-	if err := a.runDDL(ctx, t.DDL, resumed); err != nil {
+	} else if err := a.markPending(ctx, cp, ok, t); err != nil {
 		return err
+	}
+	if run {
+		if err := a.runDDL(ctx, t.DDL, resumed); err != nil {
+			return err
+		}
+	} else {
+		a.log.Warn("pending DDL already applied before the restart (target schema changed since it was recorded)", "statement", t.DDL.Statement, "pos", t.Pos)
 	}
 	if err := crash("ddl-before-checkpoint"); err != nil {
 		return err
 	}
-	tx, err := a.db.BeginTx(ctx, nil)
+	tx, err := a.begin(ctx)
 	if err != nil {
-		return fmt.Errorf("begin target transaction: %w", err)
+		return err
 	}
-	defer func() { _ = tx.Rollback() }()
+	defer tx.Rollback()
 	if err := a.applyBody(ctx, tx, b); err != nil {
 		return err
 	}
 	if err := a.finish(ctx, tx, b, ""); err != nil {
 		return err
 	}
-	if err := tx.Commit(); err != nil {
+	if err := tx.Commit(ctx); err != nil {
 		return fmt.Errorf("commit checkpoint after DDL at %s: %w", t.Pos, err)
 	}
 	return nil
@@ -74,11 +85,11 @@ func (a *Applier) applyDDL(ctx context.Context, b Batch) error {
 
 // markPending records the DDL as pending, keeping the previous position.
 func (a *Applier) markPending(ctx context.Context, prev Checkpoint, ok bool, t *change.Txn) error {
-	tx, err := a.db.BeginTx(ctx, nil)
+	tx, err := a.begin(ctx)
 	if err != nil {
-		return fmt.Errorf("begin target transaction: %w", err)
+		return err
 	}
-	defer func() { _ = tx.Rollback() }()
+	defer tx.Rollback()
 	pos := prev.Pos
 	if !ok {
 		pos = "" // first event ever: nothing before it is applied
@@ -87,7 +98,15 @@ func (a *Applier) markPending(ctx context.Context, prev Checkpoint, ok bool, t *
 	if err := a.writeCheckpoint(ctx, tx, cp); err != nil {
 		return err
 	}
-	if err := tx.Commit(); err != nil {
+	before, err := a.schemaOf(ctx, t.DDL.Tables)
+	if err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO evac_meta.ddl_pending (stream_id, pos, schema_before) VALUES (?, ?, ?)
+		ON DUPLICATE KEY UPDATE pos = VALUES(pos), schema_before = VALUES(schema_before)`, a.cfg.StreamID, t.Pos, before); err != nil {
+		return fmt.Errorf("record schema before DDL at %s: %w", t.Pos, err)
+	}
+	if err := tx.Commit(ctx); err != nil {
 		return fmt.Errorf("record pending DDL at %s: %w", t.Pos, err)
 	}
 	return nil
@@ -101,14 +120,14 @@ func (a *Applier) runDDL(ctx context.Context, d *change.DDL, resumed bool) error
 		return fmt.Errorf("target connection for DDL: %w", err)
 	}
 	defer conn.Close()
-	for _, s := range ddlSession(d, a.cfg.SourceTimeZone) {
+	dd := *d
+	dd.SQLMode = PortableSQLMode(d.SQLMode, a.mariadb)
+	for _, s := range ddlSession(&dd, a.cfg.SourceTimeZone) {
 		if _, err := conn.ExecContext(ctx, s); err != nil {
 			return fmt.Errorf("DDL session setting %q: %w", s, err)
 		}
 	}
-	defer func() { // the pool reuses the connection: restore evac's session
-		_, _ = conn.ExecContext(context.WithoutCancel(ctx), "SET time_zone='+00:00', NAMES binary, sql_mode='"+addMode(a.cfg.SourceSQLMode, "NO_AUTO_VALUE_ON_ZERO")+"'")
-	}()
+	defer a.restoreSession(context.WithoutCancel(ctx), conn)
 	if d.Schema != "" {
 		if _, err := conn.ExecContext(ctx, "USE "+sqlbuild.Quote(d.Schema)); err != nil && mysqlErrno(err) != 1049 {
 			return fmt.Errorf("DDL default database %s: %w", d.Schema, err)
@@ -130,7 +149,7 @@ func ddlSession(d *change.DDL, defaultTZ string) []string {
 	var out []string
 	out = append(out, "SET SESSION sql_mode='"+strings.ReplaceAll(d.SQLMode, "'", "")+"'")
 	tz := d.TimeZone
-	if tz == "" {
+	if tz == "" || strings.EqualFold(tz, "SYSTEM") { // SYSTEM is the source host's zone, not the target's
 		tz = defaultTZ
 	}
 	out = append(out, "SET SESSION time_zone='"+strings.ReplaceAll(tz, "'", "")+"'")
@@ -148,4 +167,63 @@ func num(s string) string {
 		}
 	}
 	return s
+}
+
+// restoreSession puts evac's session settings back on a connection the DDL
+// changed; a connection that cannot be restored is discarded, never
+// returned to the pool with the source session's settings.
+func (a *Applier) restoreSession(ctx context.Context, conn *sql.Conn) {
+	for _, q := range []string{"SET NAMES binary", "SET SESSION time_zone='+00:00'",
+		"SET SESSION sql_mode='" + addMode(a.cfg.SourceSQLMode, "NO_AUTO_VALUE_ON_ZERO") + "'"} {
+		if _, err := conn.ExecContext(ctx, q); err != nil {
+			_ = conn.Raw(func(any) error { return driver.ErrBadConn })
+			return
+		}
+	}
+}
+
+// pendingNotRun compares the target's current definitions of the DDL's
+// tables with those recorded just before it was first attempted: unchanged
+// means it has not run yet. Without a record (older checkpoint), it runs and
+// "already applied" errors are tolerated.
+func (a *Applier) pendingNotRun(ctx context.Context, t *change.Txn) (bool, error) {
+	var pos, before string
+	err := a.db.QueryRowContext(ctx, "SELECT pos, schema_before FROM evac_meta.ddl_pending WHERE stream_id = ?", a.cfg.StreamID).Scan(&pos, &before)
+	if errors.Is(err, sql.ErrNoRows) || (err == nil && pos != t.Pos) {
+		return true, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("read evac_meta.ddl_pending: %w", err)
+	}
+	now, err := a.schemaOf(ctx, t.DDL.Tables)
+	if err != nil {
+		return false, err
+	}
+	_ = before
+	return now != "", nil
+}
+
+var autoIncRe = regexp.MustCompile(` AUTO_INCREMENT=\d+`)
+
+// schemaOf renders the target's definitions of tables (SHOW CREATE, without
+// the AUTO_INCREMENT counter; "absent" for a missing one) as one text.
+func (a *Applier) schemaOf(ctx context.Context, ids []change.TableID) (string, error) {
+	var b strings.Builder
+	for _, id := range ids {
+		q := "SHOW CREATE TABLE " + sqlbuild.Table(id)
+		if id.Name == "" {
+			q = "SHOW CREATE DATABASE " + sqlbuild.Quote(id.Schema)
+		}
+		var name, def string
+		err := a.db.QueryRowContext(ctx, q).Scan(&name, &def)
+		switch code := mysqlErrno(err); {
+		case err == nil:
+		case code == 1146 || code == 1049:
+			def = "absent"
+		default:
+			return "", fmt.Errorf("read target definition of %s: %w", id, err)
+		}
+		fmt.Fprintf(&b, "%s\n%s\n", id, autoIncRe.ReplaceAllString(def, ""))
+	}
+	return b.String(), nil
 }

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/evac-dev/evac/internal/testenv"
 	"github.com/evac-dev/evac/replicator/apply"
 )
 
@@ -34,6 +35,7 @@ func TestDDLMidStream(t *testing.T) {
 		"TRUNCATE TABLE t3",
 		"INSERT INTO t3 VALUES ('z', 26)",
 	)
+	p.batch = 10
 	p.mustRun()
 	p.same("t", "t2r", "t3")
 	var cols string
@@ -96,4 +98,47 @@ func TestCrashAfterRowsBeforeCommit(t *testing.T) {
 	}
 	p.mustRun() // a duplicate would stop with a divergence error
 	p.same("t")
+}
+
+// TestStaleHistoryWithoutRowMetadata: without binlog_row_metadata=FULL an
+// event older than two DDLs the stream has not read yet cannot be decoded
+// exactly from the (newer) information_schema; the stream must stop with a
+// clear error instead of writing values into the wrong columns.
+func TestStaleHistoryWithoutRowMetadata(t *testing.T) {
+	priv := testenv.StartMariaDB(t, testenv.MariaDBOptions{Binlog: true, ExtraArgs: []string{"--binlog-row-metadata=NO_LOG"}})
+	p := newPipeOn(t, priv, "CREATE TABLE t (id INT PRIMARY KEY, a INT, b DATE)")
+	p.source("INSERT INTO t VALUES (1, 1, '2020-01-01')",
+		"ALTER TABLE t ADD COLUMN c INT", "INSERT INTO t VALUES (2, 2, '2020-01-02', 2)",
+		"ALTER TABLE t DROP COLUMN a", "INSERT INTO t VALUES (3, '2020-01-03', 3)")
+	err := p.run()
+	if err == nil || !strings.Contains(err.Error(), "the history is stale (DDL not seen); set binlog_row_metadata=FULL on the source and re-snapshot the table") {
+		t.Fatalf("got %v, want the stale-history error", err)
+	}
+}
+
+// TestCrashAfterNonIdempotentDDL: "ADD INDEX (a)" succeeds again when re-run
+// (a second index a_2); the resumed run must see from the recorded target
+// definition that it already ran and not run it twice.
+func TestCrashAfterNonIdempotentDDL(t *testing.T) {
+	p := newPipe(t, "CREATE TABLE t (id INT PRIMARY KEY, a INT)")
+	p.source("INSERT INTO t VALUES (1, 1)", "ALTER TABLE t ADD INDEX (a)", "INSERT INTO t VALUES (2, 2)")
+	crashed := errors.New("simulated crash")
+	apply.CrashHook = func(point string) error {
+		if point == "ddl-before-checkpoint" {
+			return crashed
+		}
+		return nil
+	}
+	err := p.run()
+	apply.CrashHook = nil
+	if !errors.Is(err, crashed) {
+		t.Fatalf("first run: %v, want the simulated crash", err)
+	}
+	p.mustRun()
+	p.same("t")
+	var n int
+	if err := p.tgt.QueryRow(`SELECT COUNT(DISTINCT INDEX_NAME) FROM information_schema.STATISTICS
+		WHERE TABLE_SCHEMA = ? AND TABLE_NAME = 't'`, p.db).Scan(&n); err != nil || n != 2 {
+		t.Fatalf("target has %d indexes on t (%v), want 2 (PRIMARY and a): the DDL ran twice", n, err)
+	}
 }

@@ -26,6 +26,7 @@ type pipe struct {
 	tgtDSN   string
 	start    position.Position
 	streamID string
+	batch    int // source transactions per target transaction (default 1)
 }
 
 func newPipe(t *testing.T, schema ...string) *pipe {
@@ -89,6 +90,27 @@ func (p *pipe) source(stmts ...string) {
 	}
 }
 
+// sourceGTID runs statements like source and returns the GTID of the last
+// one's transaction (MariaDB @@last_gtid).
+func (p *pipe) sourceGTID(stmts ...string) string {
+	p.t.Helper()
+	conn, err := p.src.Conn(context.Background())
+	if err != nil {
+		p.t.Fatal(err)
+	}
+	defer conn.Close()
+	for _, s := range append([]string{"USE `" + p.db + "`"}, stmts...) {
+		if _, err := conn.ExecContext(context.Background(), s); err != nil {
+			p.t.Fatalf("source: %s: %v", s, err)
+		}
+	}
+	var g string
+	if err := conn.QueryRowContext(context.Background(), "SELECT @@last_gtid").Scan(&g); err != nil {
+		p.t.Fatal(err)
+	}
+	return g
+}
+
 func (p *pipe) sourcePos() position.Position {
 	p.t.Helper()
 	pos, err := binlog.CurrentPosition(context.Background(), p.src, "mariadb")
@@ -135,16 +157,36 @@ func (p *pipe) run() error {
 		p.t.Fatal(err)
 	}
 	defer s.Close()
+	var batch []change.Txn
+	flush := func() error {
+		if len(batch) == 0 {
+			return nil
+		}
+		err := a.Apply(ctx, apply.Batch{Txns: batch})
+		batch = nil
+		return err
+	}
 	for {
 		txn, err := s.Next(ctx)
 		if err != nil {
 			return err
 		}
-		if err := a.Apply(ctx, apply.Batch{Txns: []change.Txn{txn}}); err != nil {
-			return err
+		if len(txn.Rows) > 0 || txn.DDL != nil {
+			p.t.Logf("txn %s rows=%d ddl=%v", txn.Pos, len(txn.Rows), txn.DDL != nil)
 		}
-		p.t.Logf("txn %s rows=%d ddl=%v", txn.Pos, len(txn.Rows), txn.DDL != nil)
-		if position.MustParse(txn.Pos).Contains(until) {
+		if txn.DDL != nil {
+			if err := flush(); err != nil {
+				return err
+			}
+		}
+		batch = append(batch, txn)
+		last := position.MustParse(txn.Pos).Contains(until)
+		if txn.DDL != nil || len(batch) >= max(p.batch, 1) || last {
+			if err := flush(); err != nil {
+				return err
+			}
+		}
+		if last {
 			return nil
 		}
 	}

@@ -2,7 +2,6 @@ package apply
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 	"strings"
 
@@ -14,20 +13,28 @@ import (
 // inserts (multi-row INSERT) or deletes (DELETE ... IN) on the same table;
 // updates are one statement each. Order is kept.
 type writer struct {
-	a    *Applier
-	tx   *sql.Tx
-	op   change.Op
-	tbl  change.TableID
-	cols []string
-	key  []string
-	rows [][]any // insert values or delete keys
-	pos  []string
-	size int
+	a     *Applier
+	tx    *tx
+	fkOff bool            // foreign_key_checks is 0 in the session (source rows said so)
+	upd   []pendingUpdate // consecutive UPDATEs, sent as one pipeline
+	updB  int
+	op    change.Op
+	tbl   change.TableID
+	cols  []string
+	key   []string
+	rows  [][]any // insert values or delete keys
+	pos   []string
+	size  int
 }
 
 func (w *writer) add(ctx context.Context, r *change.Row, pos string) error {
 	if skipped(r.Table) {
 		return nil
+	}
+	if r.NoFKChecks != w.fkOff {
+		if err := w.setFKChecks(ctx, !r.NoFKChecks); err != nil {
+			return err
+		}
 	}
 	cols, vals := writable(r, r.After)
 	keyCols, keyVals, err := keyOf(r)
@@ -36,11 +43,11 @@ func (w *writer) add(ctx context.Context, r *change.Row, pos string) error {
 	}
 	switch r.Op {
 	case change.Update:
-		if err := w.flush(ctx); err != nil {
+		if err := w.flushMerged(ctx); err != nil {
 			return err
 		}
 		q, args := sqlbuild.Update(r.Table, cols, vals, keyCols, keyVals)
-		return w.exec(ctx, change.Update, r.Table, q, args, 1, keyCols, [][]any{keyVals}, pos)
+		return w.addUpdate(ctx, pendingUpdate{table: r.Table, q: q, args: args, keyCols: keyCols, keyVals: keyVals, pos: pos})
 	case change.Insert:
 		return w.merge(ctx, r, cols, nil, vals, pos)
 	case change.Delete:
@@ -51,9 +58,12 @@ func (w *writer) add(ctx context.Context, r *change.Row, pos string) error {
 
 func (w *writer) merge(ctx context.Context, r *change.Row, cols, keyCols []string, vals []any, pos string) error {
 	n := sqlbuild.Size("", vals) + 8
+	if err := w.flushUpdates(ctx); err != nil {
+		return err
+	}
 	same := w.op == r.Op && w.tbl == r.Table && sameCols(w.cols, cols) && sameCols(w.key, keyCols)
 	if !same || w.size+n > w.a.maxStmt {
-		if err := w.flush(ctx); err != nil {
+		if err := w.flushMerged(ctx); err != nil {
 			return err
 		}
 		w.op, w.tbl, w.cols, w.key, w.size = r.Op, r.Table, cols, keyCols, 256+len(cols)*32
@@ -76,8 +86,16 @@ func sameCols(a, b []string) bool {
 	return true
 }
 
-// flush writes the merged group, if any.
+// flush writes whatever is pending (the two kinds are never both pending).
 func (w *writer) flush(ctx context.Context) error {
+	if err := w.flushUpdates(ctx); err != nil {
+		return err
+	}
+	return w.flushMerged(ctx)
+}
+
+// flushMerged writes the merged INSERT or DELETE group, if any.
+func (w *writer) flushMerged(ctx context.Context) error {
 	if len(w.rows) == 0 {
 		return nil
 	}
@@ -116,8 +134,15 @@ func (w *writer) exec(ctx context.Context, op change.Op, t change.TableID, q str
 	if int(n) == want {
 		return nil
 	}
-	if savepoint { // look for the missing key in the state before the DELETE
-		_, _ = w.tx.ExecContext(ctx, "ROLLBACK TO SAVEPOINT evac_delete")
+	if savepoint {
+		// A merged DELETE can miss rows that an earlier row of the same
+		// statement removed by a self-referencing ON DELETE CASCADE (the
+		// server deletes in key order, the source deleted in binlog order).
+		// Undo it and delete one key at a time in source order.
+		if _, err := w.tx.ExecContext(ctx, "ROLLBACK TO SAVEPOINT evac_delete"); err != nil {
+			return fmt.Errorf("%s %s at %s: %w", op, t, pos, err)
+		}
+		return w.deleteEach(ctx, t, keyCols, keys, pos)
 	}
 	missing := w.missingKey(ctx, t, keyCols, keys)
 	return &DivergenceError{Table: t, Op: op, Key: missing, Pos: pos,
@@ -225,4 +250,39 @@ func dupKey(err error) string {
 		return s[i:]
 	}
 	return s
+}
+
+// deleteEach deletes keys one statement each, in order; a key that matches
+// no row is a divergence.
+func (w *writer) deleteEach(ctx context.Context, t change.TableID, keyCols []string, keys [][]any, pos string) error {
+	for _, k := range keys {
+		q, args := sqlbuild.Delete(t, keyCols, [][]any{k})
+		res, err := w.tx.ExecContext(ctx, q, args...)
+		if err != nil {
+			return fmt.Errorf("%s %s at %s: %w", change.Delete, t, pos, err)
+		}
+		if n, err := res.RowsAffected(); err != nil || n != 1 {
+			return &DivergenceError{Table: t, Op: change.Delete, Key: formatKey(keyCols, k), Pos: pos,
+				Detail: fmt.Sprintf("%d of 1 rows matched", n)}
+		}
+	}
+	return nil
+}
+
+// setFKChecks flushes pending statements and switches the session's
+// foreign_key_checks, mirroring the source session of the rows that follow.
+func (w *writer) setFKChecks(ctx context.Context, on bool) error {
+	if err := w.flush(ctx); err != nil {
+		return err
+	}
+	v := "1"
+	if !on {
+		v = "0"
+	}
+	if _, err := w.tx.ExecContext(ctx, "SET SESSION foreign_key_checks="+v); err != nil {
+		return fmt.Errorf("set foreign_key_checks=%s: %w", v, err)
+	}
+	w.fkOff = !on
+	w.tx.dirty = !on
+	return nil
 }

@@ -2,8 +2,10 @@ package binlog
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
+	gomysql "github.com/go-mysql-org/go-mysql/mysql"
 	"github.com/go-mysql-org/go-mysql/replication"
 	"github.com/shopspring/decimal"
 
@@ -74,6 +76,7 @@ type tableInfo struct {
 	cols      []*Column // per binlog column, nil when unknown
 	key       []int
 	generated []bool
+	padTo     []int // BINARY(n): the binlog drops trailing 0x00 bytes; pad back to n
 }
 
 // bind checks the binlog table map against the history version and builds
@@ -92,10 +95,14 @@ func bind(tm *replication.TableMapEvent, t *Table) (*tableInfo, error) {
 		}
 		names = make([]string, n)
 		for i, c := range t.Columns {
+			if !typeFits(tm.ColumnType[i], c.DataType) {
+				return nil, fmt.Errorf("schema history for %s does not match the binlog (column %d %s is %s in the history, binlog type %d): the history is stale (DDL not seen); set binlog_row_metadata=FULL on the source and re-snapshot the table", id, i+1, c.Name, c.DataType, tm.ColumnType[i])
+			}
 			names[i] = c.Name
 		}
 	}
-	info := &tableInfo{id: id, columns: names, cols: make([]*Column, n), generated: make([]bool, n)}
+	info := &tableInfo{id: id, columns: names, cols: make([]*Column, n), generated: make([]bool, n), padTo: make([]int, n)}
+	collations := tm.CollationMap()
 	for i, name := range names {
 		if t == nil {
 			continue
@@ -103,6 +110,12 @@ func bind(tm *replication.TableMapEvent, t *Table) (*tableInfo, error) {
 		if c, ok := t.column(name); ok {
 			info.cols[i] = &c
 			info.generated[i] = c.Generated
+		}
+	}
+	for i := range names {
+		binary := collations[i] == 63 || (info.cols[i] != nil && info.cols[i].DataType == "binary")
+		if l, ok := fixedStringLen(tm, i); ok && binary {
+			info.padTo[i] = l
 		}
 	}
 	switch {
@@ -115,6 +128,10 @@ func bind(tm *replication.TableMapEvent, t *Table) (*tableInfo, error) {
 	}
 	return info, nil
 }
+
+// rowsFlagNoFKChecks is the rows event flag for a session with
+// foreign_key_checks=0 (NO_FOREIGN_KEY_CHECKS_F).
+const rowsFlagNoFKChecks = 0x0002
 
 // rowsOf converts a decoded rows event into change.Rows.
 func rowsOf(ev *replication.RowsEvent, et replication.EventType, info *tableInfo) ([]change.Row, error) {
@@ -142,7 +159,8 @@ func rowsOf(ev *replication.RowsEvent, et replication.EventType, info *tableInfo
 		if err != nil {
 			return nil, err
 		}
-		r := change.Row{Op: op, Table: info.id, Columns: info.columns, Key: info.key, Generated: info.generated}
+		r := change.Row{Op: op, Table: info.id, Columns: info.columns, Key: info.key, Generated: info.generated,
+			NoFKChecks: ev.Flags&rowsFlagNoFKChecks != 0}
 		switch op {
 		case change.Insert:
 			r.After = img
@@ -169,7 +187,67 @@ func image(vals []any, info *tableInfo) ([]any, error) {
 		if err != nil {
 			return nil, fmt.Errorf("%s column %s: %w", info.id, info.columns[i], err)
 		}
+		if b, ok := n.([]byte); ok && len(b) < info.padTo[i] {
+			n = append(b, make([]byte, info.padTo[i]-len(b))...)
+		}
 		out[i] = n
 	}
 	return out, nil
+}
+
+// fixedStringLen returns the declared byte length of a CHAR/BINARY column
+// (binlog type STRING whose real type is STRING, not ENUM/SET).
+func fixedStringLen(tm *replication.TableMapEvent, i int) (int, bool) {
+	if i >= len(tm.ColumnType) || tm.ColumnType[i] != gomysql.MYSQL_TYPE_STRING || i >= len(tm.ColumnMeta) {
+		return 0, false
+	}
+	meta := tm.ColumnMeta[i]
+	if meta < 256 {
+		return int(meta), true
+	}
+	b0, b1 := byte(meta>>8), byte(meta&0xff)
+	if b0&0x30 != 0x30 { // long CHAR: length bits folded into the type byte
+		return int(uint16(b1) | uint16((b0&0x30)^0x30)<<4), b0|0x30 == gomysql.MYSQL_TYPE_STRING
+	}
+	return int(b1), b0 == gomysql.MYSQL_TYPE_STRING
+}
+
+// typeFits reports whether a binlog column type can hold a column of the
+// given information_schema DATA_TYPE (a cheap guard against decoding an
+// old event with a reordered or changed history version).
+func typeFits(bt byte, dataType string) bool {
+	var ok []string
+	switch bt {
+	case gomysql.MYSQL_TYPE_TINY:
+		ok = []string{"tinyint"}
+	case gomysql.MYSQL_TYPE_SHORT:
+		ok = []string{"smallint"}
+	case gomysql.MYSQL_TYPE_INT24:
+		ok = []string{"mediumint"}
+	case gomysql.MYSQL_TYPE_LONG:
+		ok = []string{"int"}
+	case gomysql.MYSQL_TYPE_LONGLONG:
+		ok = []string{"bigint"}
+	case gomysql.MYSQL_TYPE_NEWDECIMAL, gomysql.MYSQL_TYPE_DECIMAL:
+		ok = []string{"decimal"}
+	case gomysql.MYSQL_TYPE_FLOAT:
+		ok = []string{"float"}
+	case gomysql.MYSQL_TYPE_DOUBLE:
+		ok = []string{"double"}
+	case gomysql.MYSQL_TYPE_BIT:
+		ok = []string{"bit"}
+	case gomysql.MYSQL_TYPE_TIMESTAMP, gomysql.MYSQL_TYPE_TIMESTAMP2:
+		ok = []string{"timestamp"}
+	case gomysql.MYSQL_TYPE_DATETIME, gomysql.MYSQL_TYPE_DATETIME2:
+		ok = []string{"datetime"}
+	case gomysql.MYSQL_TYPE_DATE, gomysql.MYSQL_TYPE_NEWDATE:
+		ok = []string{"date"}
+	case gomysql.MYSQL_TYPE_TIME, gomysql.MYSQL_TYPE_TIME2:
+		ok = []string{"time"}
+	case gomysql.MYSQL_TYPE_YEAR:
+		ok = []string{"year"}
+	default:
+		return true // strings, blobs, enum/set, json, geometry: too many spellings to check here
+	}
+	return slices.Contains(ok, dataType)
 }

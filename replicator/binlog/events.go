@@ -43,6 +43,10 @@ func (s *Stream) handle(ctx context.Context, ev *replication.BinlogEvent) (chang
 			g = ""
 		}
 		s.begin(g, h)
+		if ct := e.ImmediateCommitTimestamp; ct != 0 { // MySQL 8: microsecond commit time
+			s.txn.ts = time.UnixMicro(int64(ct)).UTC()
+			s.txn.exactTS = true
+		}
 	case *replication.TableMapEvent:
 		return change.Txn{}, false, s.tableMap(e)
 	case *replication.RowsEvent:
@@ -115,6 +119,9 @@ func (s *Stream) rows(e *replication.RowsEvent, h *replication.EventHeader) erro
 // commit ends the current transaction at the event whose header is h.
 func (s *Stream) commit(h *replication.EventHeader) (change.Txn, bool, error) {
 	t := s.cur(h)
+	if !t.exactTS && h.Timestamp != 0 { // the commit event's own time
+		t.ts = time.Unix(int64(h.Timestamp), 0).UTC()
+	}
 	s.txn = nil
 	if err := s.advance(t.gtid, h); err != nil {
 		return change.Txn{}, false, err
@@ -154,6 +161,9 @@ func (s *Stream) query(ctx context.Context, e *replication.QueryEvent, h *replic
 	case qXACommit, qXARollback:
 		return s.xaEnd(q, h)
 	case qDML:
+		if !s.statementWanted(q, string(e.Schema)) {
+			return change.Txn{}, false, nil // another schema's statement: not ours
+		}
 		return change.Txn{}, false, fmt.Errorf("source wrote DML as a statement at %s:%d (%.80q): evac needs binlog_format=ROW: SET GLOBAL binlog_format=ROW, restart the writers, and re-snapshot the affected tables", s.file, h.LogPos, q)
 	case qDDL:
 		return s.ddl(ctx, e, h)
@@ -187,7 +197,7 @@ func (s *Stream) ddl(ctx context.Context, e *replication.QueryEvent, h *replicat
 	t := s.cur(h)
 	var keep []change.TableID
 	for _, id := range d.Tables {
-		if id.Name == "" || s.wanted(id) {
+		if s.wanted(id) {
 			keep = append(keep, id)
 		}
 	}

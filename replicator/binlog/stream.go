@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math/rand/v2"
 	"net"
 	"strconv"
 	"strings"
@@ -34,7 +35,8 @@ var ErrPurged = errors.New("binlog position purged")
 type Config struct {
 	// SourceDSN is the source in go-sql-driver form (user:pw@tcp(host:port)/).
 	SourceDSN string
-	// ServerID is this replica's server id (must be unique on the source).
+	// ServerID is this replica's server id (must be unique on the source;
+	// 0 picks a random one above 1,000,000).
 	ServerID uint32
 	// Flavor is "mariadb" or "mysql"; detected from VERSION() when empty.
 	Flavor string
@@ -45,6 +47,9 @@ type Config struct {
 	// selects all. evac_meta.watermark and evac_meta.heartbeat are always
 	// delivered; the mysql schema never is.
 	Include func(change.TableID) bool
+	// IncludeSchema selects database-level DDL (CREATE/ALTER/DROP
+	// DATABASE); nil asks Include with an empty table name.
+	IncludeSchema func(schema string) bool
 	// History is the schema history; nil creates an in-memory one seeded
 	// from the source's information_schema.
 	History *History
@@ -75,6 +80,7 @@ type pending struct {
 	standalone bool
 	xaPrepared bool
 	begun      bool // a BEGIN query opened the group
+	exactTS    bool // ts is the microsecond commit time (MySQL 8)
 	xid        xid
 	rows       []change.Row
 	ddl        *change.DDL
@@ -91,6 +97,9 @@ func Open(ctx context.Context, cfg Config) (*Stream, error) {
 	db, err := sql.Open("mysql", cfg.SourceDSN)
 	if err != nil {
 		return nil, fmt.Errorf("source DSN: %w", redact.Error(err))
+	}
+	if cfg.ServerID == 0 {
+		cfg.ServerID = 1_000_000 + rand.Uint32N(1<<30) // must differ from every server and replica
 	}
 	s := &Stream{cfg: cfg, db: db, xa: map[string]*pending{}, tables: map[uint64]*tableInfo{}, log: cfg.Logger}
 	if s.log == nil {
@@ -114,7 +123,7 @@ func (s *Stream) start(ctx context.Context, dc *driver.Config) error {
 	s.mysqlFl = s.cfg.Flavor == gomysql.MySQLFlavor
 	start := s.cfg.Start
 	if start.Kind == position.None {
-		p, err := CurrentPosition(ctx, s.db, s.cfg.Flavor)
+		p, err := StartPosition(ctx, s.db, s.cfg.Flavor, 30*time.Second)
 		if err != nil {
 			return err
 		}
@@ -205,6 +214,9 @@ func (s *Stream) wanted(id change.TableID) bool {
 		return false
 	case MetaSchema:
 		return id.Name == "watermark" || id.Name == "heartbeat"
+	}
+	if id.Name == "" && s.cfg.IncludeSchema != nil { // database-level DDL
+		return s.cfg.IncludeSchema(id.Schema)
 	}
 	return s.cfg.Include == nil || s.cfg.Include(id)
 }

@@ -28,3 +28,38 @@ func TestPurgedPositionRefused(t *testing.T) {
 		}
 	}
 }
+
+// TestStartPositionWaitsForPreparedXA: no start position may fall between
+// an XA PREPARE and its COMMIT.
+func TestStartPositionWaitsForPreparedXA(t *testing.T) {
+	m := testenv.StartMariaDB(t, testenv.MariaDBOptions{Binlog: true})
+	db := testenv.OpenDB(t, "private source", m.DSN)
+	ctx := context.Background()
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	for _, q := range []string{"CREATE DATABASE d", "CREATE TABLE d.t (id INT PRIMARY KEY)", "XA START 'p1'",
+		"INSERT INTO d.t VALUES (1)", "XA END 'p1'", "XA PREPARE 'p1'"} {
+		if _, err := conn.ExecContext(ctx, q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	_, err = StartPosition(ctx, db, "mariadb", 300*time.Millisecond)
+	if err == nil || !strings.HasPrefix(err.Error(), `source has XA transactions prepared for over 300ms ("p1"): evac cannot start its stream`) {
+		t.Fatalf("got %v, want the prepared-XA error", err)
+	}
+	go func() {
+		time.Sleep(300 * time.Millisecond)
+		_, _ = conn.ExecContext(ctx, "XA COMMIT 'p1'")
+	}()
+	pos, err := StartPosition(ctx, db, "mariadb", 10*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var now string
+	if err := db.QueryRow("SELECT @@gtid_binlog_pos").Scan(&now); err != nil || pos.String() != now {
+		t.Fatalf("start %s, source now %s (%v): want the position after the XA COMMIT", pos, now, err)
+	}
+}

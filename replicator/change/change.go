@@ -47,11 +47,16 @@ type Row struct {
 	After   []any
 	// Key holds the indexes into Columns of the primary key (or the
 	// non-null unique key) the applier addresses the row by. Filled by the
-	// stream from the schema history; nil means the applier looks it up.
+	// stream from the event metadata or the schema history; nil means the
+	// table has no such key and the applier refuses the row.
 	Key []int
 	// Generated marks columns (by index) the applier must not write:
 	// generated (virtual/stored) columns. Nil means none.
 	Generated []bool
+	// NoFKChecks is set when the source session ran with
+	// foreign_key_checks=0 (rows event flag): no cascades happened on the
+	// source, so the applier writes the row with checks off too.
+	NoFKChecks bool
 }
 
 // Txn is one committed source transaction (or one DDL statement), delivered

@@ -19,6 +19,7 @@ type wireRow struct {
 	HasAfter  bool
 	Key       []int
 	Generated []bool
+	NoFK      bool
 }
 
 type wireVal struct {
@@ -83,7 +84,7 @@ func EncodeRows(rows []Row) ([]byte, error) {
 			return nil, err
 		}
 		w[i] = wireRow{Op: r.Op, Table: r.Table, Columns: r.Columns, Before: b, After: a,
-			HasBefore: r.Before != nil, HasAfter: r.After != nil, Key: r.Key, Generated: r.Generated}
+			HasBefore: r.Before != nil, HasAfter: r.After != nil, Key: r.Key, Generated: r.Generated, NoFK: r.NoFKChecks}
 	}
 	var buf bytes.Buffer
 	if err := gob.NewEncoder(&buf).Encode(w); err != nil {
@@ -100,7 +101,7 @@ func DecodeRows(data []byte) ([]Row, error) {
 	}
 	rows := make([]Row, len(w))
 	for i, r := range w {
-		rows[i] = Row{Op: r.Op, Table: r.Table, Columns: r.Columns, Key: r.Key, Generated: r.Generated}
+		rows[i] = Row{Op: r.Op, Table: r.Table, Columns: r.Columns, Key: r.Key, Generated: r.Generated, NoFKChecks: r.NoFK}
 		if r.HasBefore {
 			rows[i].Before = fromWire(r.Before)
 		}

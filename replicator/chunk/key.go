@@ -32,12 +32,12 @@ import (
 type Kind uint8
 
 const (
-	KindInt     Kind = iota + 1 // signed integer: int64
-	KindUint                    // unsigned integer: uint64
-	KindBinary                  // BINARY/VARBINARY: []byte, byte order
-	KindString                  // CHAR/VARCHAR: []byte in the column charset, compared by the server's collation
-	KindDecimal                 // DECIMAL: exact text
-	KindTemporal                // DATE/DATETIME/TIMESTAMP: text
+	KindInt      Kind = iota + 1 // signed integer: int64
+	KindUint                     // unsigned integer: uint64
+	KindBinary                   // BINARY/VARBINARY: []byte, byte order
+	KindString                   // CHAR/VARCHAR: []byte in the column charset, compared by the server's collation
+	KindDecimal                  // DECIMAL: exact text
+	KindTemporal                 // DATE/DATETIME/TIMESTAMP: text
 )
 
 // Column is one key column.

@@ -7,6 +7,7 @@ package heartbeat
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"log/slog"
 	"time"
@@ -100,4 +101,31 @@ func LagFromCommit(now, lastCommit time.Time, caughtUp bool) time.Duration {
 		return 0
 	}
 	return max(now.Sub(lastCommit), 0)
+}
+
+// MeasuredLag reads the applied heartbeat of a stream from the target's
+// evac_meta.checkpoint and the source's clock: the measured RPO. ok is
+// false when no heartbeat was applied yet (or the checkpoint is missing).
+func MeasuredLag(ctx context.Context, source, target *sql.DB, streamID string) (lag time.Duration, ok bool, err error) {
+	var hb sql.NullString
+	err = target.QueryRowContext(ctx, "SELECT DATE_FORMAT(heartbeat_ts, '%Y-%m-%d %H:%i:%s.%f') FROM evac_meta.checkpoint WHERE stream_id = ?", streamID).Scan(&hb)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, false, nil
+	}
+	if err != nil {
+		return 0, false, fmt.Errorf("read applied heartbeat of stream %q: %w", streamID, err)
+	}
+	if !hb.Valid {
+		return 0, false, nil
+	}
+	applied, err := time.ParseInLocation("2006-01-02 15:04:05.999999", hb.String, time.UTC)
+	if err != nil {
+		return 0, false, fmt.Errorf("applied heartbeat %q: %w", hb.String, err)
+	}
+	now, err := SourceNow(ctx, source)
+	if err != nil {
+		return 0, false, err
+	}
+	lag, ok = Lag(now, applied)
+	return lag, ok, nil
 }

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/evac-dev/evac/internal/testenv"
+	"github.com/evac-dev/evac/replicator/meta"
 )
 
 func TestLag(t *testing.T) {
@@ -63,5 +64,20 @@ func TestWriterIntegration(t *testing.T) {
 	}
 	if lag, ok := Lag(now, hb); !ok || lag > 2*time.Second {
 		t.Fatalf("heartbeat %s vs source now %s: lag %v (the heartbeat must be UTC)", hb, now, lag)
+	}
+	// measured from a checkpoint row (here on the same server)
+	if err := meta.EnsureTarget(context.Background(), db); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Exec(`INSERT INTO evac_meta.checkpoint (stream_id, position, heartbeat_ts, updated_at)
+		VALUES ('s1', '0-1-1', UTC_TIMESTAMP(6) - INTERVAL 3 SECOND, UTC_TIMESTAMP(6))`); err != nil {
+		t.Fatal(err)
+	}
+	lag, ok, err := MeasuredLag(context.Background(), db, db, "s1")
+	if err != nil || !ok || lag < 3*time.Second || lag > 5*time.Second {
+		t.Fatalf("MeasuredLag = %v %v %v, want about 3s", lag, ok, err)
+	}
+	if _, ok, err := MeasuredLag(context.Background(), db, db, "none"); ok || err != nil {
+		t.Fatalf("missing stream: ok=%v err=%v", ok, err)
 	}
 }

@@ -51,6 +51,16 @@ const XAPendingDDL = `CREATE TABLE IF NOT EXISTS evac_meta.xa_pending (
   PRIMARY KEY (stream_id, xid)
 ) ENGINE=InnoDB`
 
+// DDLPendingDDL: the target's definitions of the tables a pending DDL
+// names, taken just before running it; on resume they tell whether the DDL
+// already ran (definitions changed) or not (unchanged).
+const DDLPendingDDL = `CREATE TABLE IF NOT EXISTS evac_meta.ddl_pending (
+  stream_id VARCHAR(64) NOT NULL,
+  pos TEXT NOT NULL,
+  schema_before LONGTEXT NOT NULL,
+  PRIMARY KEY (stream_id)
+) ENGINE=InnoDB`
+
 // Source tables.
 const (
 	// HeartbeatDDL: one row (id=1) updated with NOW(6) every 250 ms, in a
@@ -64,7 +74,7 @@ const (
 
 // EnsureTarget creates evac_meta and the target tables.
 func EnsureTarget(ctx context.Context, db *sql.DB) error {
-	return ensure(ctx, db, "target", CheckpointDDL, SchemaHistoryDDL, XAPendingDDL)
+	return ensure(ctx, db, "target", CheckpointDDL, SchemaHistoryDDL, XAPendingDDL, DDLPendingDDL)
 }
 
 // EnsureSource creates evac_meta and the heartbeat table on the source.

@@ -94,7 +94,10 @@ type Coordinator struct {
 	nextTok int
 	locs    map[*tablePlan]chunk.Locator
 	stats   map[change.TableID]*TableProgress
-	fb      struct{ rows, n int; took time.Duration }
+	fb      struct {
+		rows, n int
+		took    time.Duration
+	}
 
 	work    chan *planChunk
 	retry   chan *planChunk
@@ -105,11 +108,11 @@ type Coordinator struct {
 
 // TableProgress is the copy progress of one table.
 type TableProgress struct {
-	Table       change.TableID
-	RowsCopied  int64
-	ChunksDone  int
-	EstRows     int64
-	Finished    bool
+	Table      change.TableID
+	RowsCopied int64
+	ChunksDone int
+	EstRows    int64
+	Finished   bool
 }
 
 // New loads the snapshot state from the target (resume) and prepares the

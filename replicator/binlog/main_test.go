@@ -1,0 +1,10 @@
+package binlog
+
+import (
+	"testing"
+
+	"go.uber.org/goleak"
+)
+
+// The stream starts go-mysql's reader goroutines; Close must join them.
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
