@@ -65,7 +65,7 @@ func TestKill9Resume(t *testing.T) {
 	var chunks int
 	_ = e.tgt.QueryRow("SELECT COUNT(*) FROM evac_meta.snapshot_chunk WHERE stream_id=?", e.db).Scan(&chunks)
 	t.Logf("writer commits: %d; chunks copied before the last run: %d", wait(), chunks)
-	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 180*time.Second)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, bin, append(args, "--until-caught-up")...)
 	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr

@@ -62,7 +62,7 @@ func (e *env) config() replicator.Config {
 }
 
 func (e *env) run(ctx context.Context, c replicator.Config) error {
-	ctx, cancel := context.WithTimeout(ctx, 90*time.Second)
+	ctx, cancel := context.WithTimeout(ctx, 180*time.Second)
 	defer cancel()
 	log := slog.New(slog.NewTextHandler(testWriter{e.t}, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	return replicator.Run(ctx, c, log)

@@ -16,6 +16,7 @@ import (
 	"github.com/evac-dev/evac/replicator/binlog"
 	"github.com/evac-dev/evac/replicator/change"
 	"github.com/evac-dev/evac/replicator/chunk"
+	"github.com/evac-dev/evac/replicator/heartbeat"
 	"github.com/evac-dev/evac/replicator/meta"
 	"github.com/evac-dev/evac/replicator/position"
 	"github.com/evac-dev/evac/replicator/schema"
@@ -130,7 +131,8 @@ func (p *pipeline) stream(ctx context.Context, start position.Position) error {
 		g.Go(func() error { return quiet(ctx, p.coord.RunReaders(gctx)) })
 	}
 	if !p.cfg.NoHeartbeat {
-		g.Go(func() error { return quiet(ctx, p.heartbeat(gctx)) })
+		hb := &heartbeat.Writer{DB: p.c.src, Period: p.cfg.HeartbeatInterval, Logger: p.log}
+		g.Go(func() error { return quiet(ctx, hb.Run(gctx)) })
 	}
 	g.Go(func() error { return quiet(ctx, p.status(gctx)) })
 	g.Go(func() error {
@@ -162,24 +164,6 @@ func (p *pipeline) read(ctx context.Context, st *binlog.Stream, out chan<- chang
 		case out <- txn:
 		case <-ctx.Done():
 			return nil
-		}
-	}
-}
-
-// heartbeat writes evac_meta.heartbeat on the source: lag is measured from
-// it (and the stream is never idle, so --until-caught-up ends).
-func (p *pipeline) heartbeat(ctx context.Context) error {
-	t := time.NewTicker(p.cfg.HeartbeatInterval)
-	defer t.Stop()
-	for {
-		_, err := p.c.src.ExecContext(ctx, "INSERT INTO evac_meta.heartbeat (id, ts) VALUES (1, UTC_TIMESTAMP(6)) ON DUPLICATE KEY UPDATE ts = VALUES(ts)")
-		if err != nil && ctx.Err() == nil {
-			p.log.Warn("heartbeat write failed", "err", err)
-		}
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-t.C:
 		}
 	}
 }

@@ -83,7 +83,7 @@ func (w *workload) run() {
 			w.xa(i, i%16 == 5)
 			continue
 		case 6:
-			if i == 206 || i == 2006 { // large LOAD DATA, during the snapshot and the stream
+			if i == 30 || i == 1006 { // large LOAD DATA, during the snapshot and the stream
 				w.load(i)
 				continue
 			}
@@ -180,6 +180,9 @@ func TestWorkloadUntilCaughtUp(t *testing.T) {
 	if err := e.run(context.Background(), c); err != nil { // resumes at the next chunk
 		w.halt()
 		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(60 * time.Second); (w.loads.Load() == 0 || w.commits.Load() < 300) && time.Now().Before(deadline); {
+		time.Sleep(50 * time.Millisecond) // let the writer reach its LOAD DATA and enough changes
 	}
 	w.halt()
 	if err := e.run(context.Background(), c); err != nil {

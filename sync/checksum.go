@@ -298,3 +298,50 @@ func (f *fullHasher) sum() []byte {
 		crc = CombineCRC(f.alg, crc, p.crc, p.n)
 	}
 }
+
+// algState is an S3 store's checksum algorithm. Chosen automatically (zero
+// S3Options.Checksum) it starts at CRC64NVME and steps down to CRC32C, then
+// Content-MD5, when the server rejects the checksum before any write with
+// it succeeded (older S3-compatible stores); after a success it is fixed.
+type algState struct {
+	mu    gosync.Mutex
+	cur   ChecksumAlgorithm
+	fixed bool
+}
+
+func (a *algState) get() ChecksumAlgorithm {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.cur
+}
+
+func (a *algState) confirm(used ChecksumAlgorithm) {
+	a.mu.Lock()
+	if a.cur == used {
+		a.fixed = true
+	}
+	a.mu.Unlock()
+}
+
+// downgrade reports whether the write that failed with err using tried
+// should be retried with the store's (possibly new) algorithm.
+func (a *algState) downgrade(s *S3Store, tried ChecksumAlgorithm, err error) bool {
+	if !isCode(err, "NotImplemented", "InvalidArgument", "InvalidRequest") {
+		return false
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.cur != tried {
+		return true // another write stepped down already
+	}
+	if a.fixed || tried == ChecksumMD5 {
+		return false
+	}
+	a.cur = ChecksumMD5
+	if tried == ChecksumCRC64NVME {
+		a.cur = ChecksumCRC32C
+	}
+	s.log.Warn("the server rejected the checksum algorithm; falling back (set the algorithm explicitly to silence this)",
+		"rejected", tried, "now", a.cur, "err", err)
+	return true
+}

@@ -35,7 +35,7 @@ func smallTree(t *testing.T, dir string, n, largeMiB int) {
 // no multipart upload behind.
 func e2eFaultProxy(t *testing.T, bin string) {
 	env := testenv.S3(t)
-	bucket := testenv.NewBucket(t)
+	bucket := newBucket(t, env)
 	proxy, err := faultproxy.New(env.Endpoint)
 	if err != nil {
 		t.Fatal(err)
@@ -77,7 +77,7 @@ func e2eFaultProxy(t *testing.T, bin string) {
 // sent than its size).
 func e2eKillAndResume(t *testing.T, bin string) {
 	env := testenv.S3(t)
-	bucket := testenv.NewBucket(t)
+	bucket := newBucket(t, env)
 	proxy, err := faultproxy.New(env.Endpoint)
 	if err != nil {
 		t.Fatal(err)
@@ -107,7 +107,9 @@ func e2eKillAndResume(t *testing.T, bin string) {
 	}
 	size := int64(largeMiB << 20)
 	found := false
+	actions := map[string]int{}
 	for _, rec := range reportLines(t, report) {
+		actions[rec.Action]++
 		if rec.Key == "big/large.bin" {
 			found = true
 			if rec.Action == "copy" && rec.Sent >= size {
@@ -118,6 +120,12 @@ func e2eKillAndResume(t *testing.T, bin string) {
 	}
 	if !found {
 		t.Fatal("large file not in the rerun's report")
+	}
+	// Objects PUT before a kill but not yet journaled are adopted with one
+	// HEAD each, not uploaded again.
+	t.Logf("rerun actions: %v", actions)
+	if actions["copy"]+actions["adopt"]+actions["skip"] != 401 || actions["fail"] != 0 {
+		t.Fatalf("rerun report: %v, want 401 objects accounted for and no failure", actions)
 	}
 }
 

@@ -16,14 +16,6 @@ import (
 	"github.com/evac-dev/evac/internal/testenv"
 )
 
-func TestE2ES3(t *testing.T) {
-	testenv.Require(t)
-	bin := buildEvac(t)
-	t.Run("SameEndpointServerSide", func(t *testing.T) { e2eSameEndpoint(t, bin) })
-	t.Run("TwoEndpointsStreamed", func(t *testing.T) { e2eTwoEndpoints(t, bin) })
-	t.Run("BadInput", func(t *testing.T) { e2eBadInput(t, bin) })
-}
-
 // fillBucket puts n small objects with headers and metadata, one 10 MiB
 // and one 20 MiB object; it returns key -> content.
 func fillBucket(t *testing.T, env testenv.S3Env, bucket string, n int) map[string][]byte {
@@ -60,7 +52,7 @@ func assertObjects(t *testing.T, env testenv.S3Env, bucket, prefix string, objs 
 
 func e2eSameEndpoint(t *testing.T, bin string) {
 	env := testenv.S3(t)
-	srcB, dstB := testenv.NewBucket(t), testenv.NewBucket(t)
+	srcB, dstB := newBucket(t, env), newBucket(t, env)
 	objs := fillBucket(t, env, srcB, 40)
 	proxy, err := faultproxy.New(env.Endpoint)
 	if err != nil {
@@ -102,7 +94,7 @@ func countEvacPuts(p *faultproxy.Proxy) int {
 func e2eTwoEndpoints(t *testing.T, bin string) {
 	env := testenv.S3(t)
 	env2 := testenv.StartVersity(t)
-	srcB, dstB := testenv.NewBucket(t), testenv.NewBucketOn(t, env2)
+	srcB, dstB := newBucket(t, env), newBucket(t, env2)
 	objs := fillBucket(t, env, srcB, 30)
 	cfg := filepath.Join(t.TempDir(), "evac.yaml")
 	yaml := fmt.Sprintf(`s3:
@@ -140,7 +132,7 @@ jobs:
 
 func e2eBadInput(t *testing.T, bin string) {
 	env := testenv.S3(t)
-	bucket := testenv.NewBucket(t)
+	bucket := newBucket(t, env)
 	src := t.TempDir()
 	writeFile(t, filepath.Join(src, "a.txt"), []byte("a"))
 	environ := evacEnv(t, env)

@@ -92,11 +92,14 @@ func TestE2E(t *testing.T) {
 	t.Run("FilesystemToS3Acceptance", func(t *testing.T) { e2eAcceptance(t, bin) })
 	t.Run("FaultProxy", func(t *testing.T) { e2eFaultProxy(t, bin) })
 	t.Run("KillAndResume", func(t *testing.T) { e2eKillAndResume(t, bin) })
+	t.Run("SameEndpointServerSide", func(t *testing.T) { e2eSameEndpoint(t, bin) })
+	t.Run("TwoEndpointsStreamed", func(t *testing.T) { e2eTwoEndpoints(t, bin) })
+	t.Run("BadInput", func(t *testing.T) { e2eBadInput(t, bin) })
 }
 
 func e2eAcceptance(t *testing.T, bin string) {
 	env := testenv.S3(t)
-	bucket := testenv.NewBucket(t)
+	bucket := newBucket(t, env)
 	proxy, err := faultproxy.New(env.Endpoint)
 	if err != nil {
 		t.Fatal(err)

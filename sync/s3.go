@@ -27,7 +27,7 @@ import (
 type S3Options struct {
 	Checksum           ChecksumAlgorithm // "" = CRC64NVME
 	PartSize           int64             // 0 = 16 MiB (raised so an object has at most 10,000 parts)
-	MultipartThreshold int64             // objects larger than this use multipart; 0 = 32 MiB
+	MultipartThreshold int64             // objects at least this big use multipart; 0 = 32 MiB
 	PartConcurrency    int               // parts in flight per object; 0 = 8
 	CopyCutoff         int64             // server-side copies above this use UploadPartCopy; 0 = DefaultCopyCutoff
 	// Buffers is the memory budget for part and body buffers, shared by all
@@ -52,6 +52,7 @@ type S3Store struct {
 	root   string // "" or "prefix/"
 	opt    S3Options
 	log    *slog.Logger
+	algs   *algState
 }
 
 var _ Store = (*S3Store)(nil)
@@ -80,6 +81,7 @@ func NewS3Store(u string, cli *s3.Client, o S3Options) (*S3Store, error) {
 	if err != nil {
 		return nil, err
 	}
+	auto := o.Checksum == ""
 	if o.Checksum, err = ParseChecksumAlgorithm(string(o.Checksum)); err != nil {
 		return nil, err
 	}
@@ -113,7 +115,7 @@ func NewS3Store(u string, cli *s3.Client, o S3Options) (*S3Store, error) {
 	if lg == nil {
 		lg = slog.New(slog.DiscardHandler)
 	}
-	return &S3Store{cli: cli, bucket: bucket, root: root, opt: o, log: lg}, nil
+	return &S3Store{cli: cli, bucket: bucket, root: root, opt: o, log: lg, algs: &algState{cur: o.Checksum, fixed: !auto}}, nil
 }
 
 func (s *S3Store) String() string { return "s3://" + s.bucket + "/" + s.root }
@@ -350,7 +352,7 @@ func (s *S3Store) Put(ctx context.Context, key string, r io.Reader, o PutOptions
 	if key == "" || strings.HasSuffix(key, "/") {
 		return PutResult{}, fmt.Errorf("put %q: not an object key", key)
 	}
-	if o.Size > s.opt.MultipartThreshold {
+	if o.Size >= s.opt.MultipartThreshold {
 		return s.putMultipart(ctx, key, r, o, nil)
 	}
 	n := o.Size
@@ -376,7 +378,13 @@ func (s *S3Store) Put(ctx context.Context, key string, r io.Reader, o PutOptions
 	if err != nil {
 		return PutResult{}, fmt.Errorf("put %s%s: %w", s, key, err)
 	}
-	return s.putSingle(ctx, key, buf[:got], o)
+	for {
+		a := s.algs.get()
+		res, err := s.putSingle(ctx, key, buf[:got], o, a)
+		if err == nil || !s.algs.downgrade(s, a, err) {
+			return res, err
+		}
+	}
 }
 
 // shortRead explains a source that ended before its declared size.
@@ -396,8 +404,7 @@ func expectEOF(r io.Reader, size int64) error {
 	return nil
 }
 
-func (s *S3Store) putSingle(ctx context.Context, key string, body []byte, o PutOptions) (PutResult, error) {
-	a := s.opt.Checksum
+func (s *S3Store) putSingle(ctx context.Context, key string, body []byte, o PutOptions, a ChecksumAlgorithm) (PutResult, error) {
 	sum := ChecksumBytes(a, body)
 	in := &s3.PutObjectInput{
 		Bucket: aws.String(s.bucket), Key: s.full(key), Body: bytes.NewReader(body),
@@ -414,6 +421,7 @@ func (s *S3Store) putSingle(ctx context.Context, key string, body []byte, o PutO
 	if err := checkEcho(a, sum, out.ChecksumCRC64NVME, out.ChecksumCRC32C); err != nil {
 		return PutResult{}, fmt.Errorf("put %s%s: %w", s, key, err)
 	}
+	s.algs.confirm(a)
 	return PutResult{ETag: trimETag(out.ETag), Checksum: string(a) + ":" + sum, Sent: int64(len(body))}, nil
 }
 

@@ -100,8 +100,8 @@ func (s *S3Store) copyObject(ctx context.Context, from *S3Store, srcObj Object, 
 	if srcObj.ETag != "" {
 		in.CopySourceIfMatch = aws.String(`"` + srcObj.ETag + `"`)
 	}
-	if s.opt.Checksum != ChecksumMD5 {
-		in.ChecksumAlgorithm = types.ChecksumAlgorithm(s.opt.Checksum)
+	if a := s.algs.get(); a != ChecksumMD5 {
+		in.ChecksumAlgorithm = types.ChecksumAlgorithm(a)
 	}
 	out, err := s.cli.CopyObject(ctx, in)
 	if err != nil {

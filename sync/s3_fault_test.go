@@ -290,3 +290,56 @@ func TestS3OpenResumesBrokenDownload(t *testing.T) {
 		t.Fatalf("read across a change: %v, want ErrChanged", err)
 	}
 }
+
+// A part refused for good fails the Put with the cause and aborts the upload.
+func TestS3PartDeniedAbortsUpload(t *testing.T) {
+	testenv.Require(t)
+	s, p := stProxied(t, objsync.S3Options{PartConcurrency: 2})
+	p.Add(faultproxy.Rule{Op: "UploadPart", Action: faultproxy.Respond, Status: 403, Code: "AccessDenied"})
+	data := stRandom(16<<20, 51)
+	_, err := s.Put(context.Background(), "k", bytes.NewReader(data), objsync.PutOptions{Size: int64(len(data)), ResumeID: "r"})
+	if err == nil || !strings.Contains(err.Error(), "access denied") {
+		t.Fatalf("Put with parts denied: %v", err)
+	}
+	if u := stUploads(t, s); len(u) != 0 {
+		t.Fatalf("uploads left: %v", u)
+	}
+	if k := stKeys(t, s); len(k) != 0 {
+		t.Fatalf("keys left (marker?): %q", k)
+	}
+}
+
+// A server without CRC64NVME (or CRC32C) support: an automatically chosen
+// algorithm steps down to the next one; an explicit one does not.
+func TestS3ChecksumFallback(t *testing.T) {
+	testenv.Require(t)
+	ctx := context.Background()
+	for _, c := range []struct {
+		name  string
+		alg   objsync.ChecksumAlgorithm
+		size  int
+		want  string
+		fails bool
+	}{
+		{"auto/single", "", 100, "CRC32C:", false},
+		{"auto/multipart", "", 9 << 20, "CRC32C:", false},
+		{"explicit", objsync.ChecksumCRC64NVME, 100, "", true},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			s, p := stProxied(t, objsync.S3Options{Checksum: c.alg})
+			p.Add(faultproxy.Rule{Op: "PutObject", Action: faultproxy.Respond, Status: 400, Code: "InvalidArgument", Header: "X-Amz-Checksum-Crc64nvme"})
+			p.Add(faultproxy.Rule{Op: "CreateMultipartUpload", Action: faultproxy.Respond, Status: 501, Code: "NotImplemented", Header: "X-Amz-Checksum-Algorithm=crc64nvme"})
+			data := stRandom(c.size, 61)
+			res, err := s.Put(ctx, "k", bytes.NewReader(data), objsync.PutOptions{Size: int64(len(data))})
+			if c.fails {
+				if err == nil {
+					t.Fatal("explicit CRC64NVME on a server without it succeeded")
+				}
+				return
+			}
+			if err != nil || !strings.HasPrefix(res.Checksum, c.want) || !bytes.Equal(stReadAll(t, s, "k"), data) {
+				t.Fatalf("Put: %q, %v; want a %s checksum and the bytes", res.Checksum, err, c.want)
+			}
+		})
+	}
+}

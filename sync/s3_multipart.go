@@ -91,6 +91,7 @@ type upload struct {
 	key      string
 	id       string
 	partSize int64
+	alg      ChecksumAlgorithm
 	existing map[int32]types.Part // listed parts of a resumed upload
 	mu       gosync.Mutex
 	done     []types.CompletedPart
@@ -117,11 +118,12 @@ func (s *S3Store) putMultipart(ctx context.Context, key string, r io.Reader, o P
 		s.opt.Buffers.Put(first)
 		return PutResult{}, err
 	}
-	full := newFullHasher(s.opt.Checksum)
+	full := newFullHasher(up.alg)
 	err := up.sendParts(ctx, r, o, first, firstLast, full)
 	if err == nil {
 		var res PutResult
-		if res, err = up.complete(ctx, FormatChecksum(s.opt.Checksum, full.sum())); err == nil {
+		if res, err = up.complete(ctx, FormatChecksum(up.alg, full.sum())); err == nil {
+			s.algs.confirm(up.alg)
 			s.dropMarker(ctx, key)
 			return res, nil
 		}
@@ -153,7 +155,9 @@ func (u *upload) sendParts(ctx context.Context, r io.Reader, o PutOptions, first
 		if pn > 1 {
 			var err error
 			if buf, last, err = u.readPart(gctx, r, o.Size, read); err != nil {
-				g.Wait()
+				if werr := g.Wait(); werr != nil {
+					return werr // a failed part canceled gctx: report the cause
+				}
 				return err
 			}
 		}
@@ -163,7 +167,7 @@ func (u *upload) sendParts(ctx context.Context, r io.Reader, o PutOptions, first
 		}
 		read += int64(len(buf))
 		full.stream(buf)
-		if p, ok := u.existing[pn]; ok && partMatches(u.s.opt.Checksum, p, full.part(pn, buf), len(buf)) {
+		if p, ok := u.existing[pn]; ok && partMatches(u.alg, p, full.part(pn, buf), len(buf)) {
 			u.s.opt.Buffers.Put(buf)
 			u.record(types.CompletedPart{PartNumber: aws.Int32(pn), ETag: p.ETag, ChecksumCRC64NVME: p.ChecksumCRC64NVME, ChecksumCRC32C: p.ChecksumCRC32C}, 0)
 		} else {
@@ -235,7 +239,7 @@ func slicesSortParts(p []types.CompletedPart) {
 }
 
 func (u *upload) uploadPart(ctx context.Context, pn int32, buf []byte, sum string) error {
-	a := u.s.opt.Checksum
+	a := u.alg
 	in := &s3.UploadPartInput{
 		Bucket: aws.String(u.s.bucket), Key: u.s.full(u.key), UploadId: aws.String(u.id),
 		PartNumber: aws.Int32(pn), Body: bytes.NewReader(buf), ContentLength: aws.Int64(int64(len(buf))),
@@ -259,7 +263,7 @@ func (u *upload) uploadPart(ctx context.Context, pn int32, buf []byte, sum strin
 // the object counts as written only if its checksum is the one computed.
 func (u *upload) complete(ctx context.Context, fullSum string) (PutResult, error) {
 	slicesSortParts(u.done)
-	a := u.s.opt.Checksum
+	a := u.alg
 	in := &s3.CompleteMultipartUploadInput{
 		Bucket: aws.String(u.s.bucket), Key: u.s.full(u.key), UploadId: aws.String(u.id),
 		MultipartUpload: &types.CompletedMultipartUpload{Parts: u.done},
@@ -323,10 +327,10 @@ func markerKey(key string) string {
 // same ResumeID and part size, else creates a new one (aborting a stale one).
 func (s *S3Store) startUpload(ctx context.Context, up *upload, o PutOptions, head []byte) error {
 	if m, ok := s.readMarker(ctx, up.key, o.ResumeID); ok {
-		if m.ResumeID == o.ResumeID && m.PartSize == up.partSize && m.Checksum == s.opt.Checksum {
+		if m.ResumeID == o.ResumeID && m.PartSize == up.partSize && m.Checksum == s.algs.get() {
 			parts, err := s.listParts(ctx, up.key, m.UploadID)
 			if err == nil {
-				up.id, up.existing = m.UploadID, parts
+				up.id, up.existing, up.alg = m.UploadID, parts, m.Checksum
 				s.log.Info("resuming multipart upload", "key", up.key, "upload_id", m.UploadID, "parts_listed", len(parts))
 				return nil
 			}
@@ -334,22 +338,20 @@ func (s *S3Store) startUpload(ctx context.Context, up *upload, o PutOptions, hea
 		old := &upload{s: s, key: up.key, id: m.UploadID}
 		old.abort()
 	}
-	in := &s3.CreateMultipartUploadInput{Bucket: aws.String(s.bucket), Key: s.full(up.key), Metadata: o.Meta}
-	s.headers(up.key, head, o, &in.ContentType, &in.CacheControl, &in.ContentEncoding, &in.ContentDisposition, &in.ContentLanguage)
-	in.StorageClass = types.StorageClass(s.opt.StorageClass)
-	in.ServerSideEncryption, in.SSEKMSKeyId = types.ServerSideEncryption(s.opt.SSE), s.kmsKey()
-	if s.opt.Checksum != ChecksumMD5 {
-		in.ChecksumAlgorithm = types.ChecksumAlgorithm(s.opt.Checksum)
-		in.ChecksumType = types.ChecksumTypeFullObject
+	for {
+		up.alg = s.algs.get()
+		id, err := s.createUpload(ctx, up.key, o, head, up.alg)
+		if err == nil {
+			up.id = id
+			break
+		}
+		if !s.algs.downgrade(s, up.alg, err) {
+			return err
+		}
 	}
-	out, err := s.cli.CreateMultipartUpload(ctx, in)
-	if err != nil {
-		return s.wrap("create multipart upload", up.key, err)
-	}
-	up.id = aws.ToString(out.UploadId)
-	m := uploadMarker{Key: up.key, UploadID: up.id, ResumeID: o.ResumeID, PartSize: up.partSize, Checksum: s.opt.Checksum}
+	m := uploadMarker{Key: up.key, UploadID: up.id, ResumeID: o.ResumeID, PartSize: up.partSize, Checksum: up.alg}
 	body, _ := json.Marshal(m)
-	if _, err := s.putSingle(ctx, markerKey(up.key), body, PutOptions{ContentType: "application/json"}); err != nil {
+	if _, err := s.putSingle(ctx, markerKey(up.key), body, PutOptions{ContentType: "application/json"}, up.alg); err != nil {
 		s.log.Warn("could not record multipart upload marker; resume of this object will not work", "key", up.key, "err", err)
 	}
 	return nil
@@ -357,6 +359,22 @@ func (s *S3Store) startUpload(ctx context.Context, up *upload, o PutOptions, hea
 
 // readMarker reads the marker of key's earlier upload; without a resumeID
 // there is nothing to resume and no request is made.
+func (s *S3Store) createUpload(ctx context.Context, key string, o PutOptions, head []byte, a ChecksumAlgorithm) (string, error) {
+	in := &s3.CreateMultipartUploadInput{Bucket: aws.String(s.bucket), Key: s.full(key), Metadata: o.Meta}
+	s.headers(key, head, o, &in.ContentType, &in.CacheControl, &in.ContentEncoding, &in.ContentDisposition, &in.ContentLanguage)
+	in.StorageClass = types.StorageClass(s.opt.StorageClass)
+	in.ServerSideEncryption, in.SSEKMSKeyId = types.ServerSideEncryption(s.opt.SSE), s.kmsKey()
+	if a != ChecksumMD5 {
+		in.ChecksumAlgorithm = types.ChecksumAlgorithm(a)
+		in.ChecksumType = types.ChecksumTypeFullObject
+	}
+	out, err := s.cli.CreateMultipartUpload(ctx, in)
+	if err != nil {
+		return "", s.wrap("create multipart upload", key, err)
+	}
+	return aws.ToString(out.UploadId), nil
+}
+
 func (s *S3Store) readMarker(ctx context.Context, key, resumeID string) (uploadMarker, bool) {
 	var m uploadMarker
 	if resumeID == "" {

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"fmt"
 	"sort"
+	"strings"
 )
 
 // hashCount is one distinct row hash with its number of copies.
@@ -36,16 +37,80 @@ func (v *tableVerifier) keyless(ctx context.Context, j *tableJob) error {
 			}
 		}
 	}
+	fixes, err := v.keylessFixes(ctx, j, diffs)
+	if err != nil {
+		return err
+	}
 	j.add(func(r *TableResult) {
 		r.Chunks = 1
 		r.SourceRows, r.TargetRows = s.Rows, t.Rows
 		if len(diffs) > 0 {
 			r.ChunksDiffer = 1
 			r.Diffs = append(r.Diffs, diffs...)
-			r.fix = append(r.fix, fmt.Sprintf("-- %s has no primary or unique key: %d row(s) differ by content; repair by hand (row hashes in the report)", j.qname, len(diffs)))
+			r.fix = append(r.fix, fixes...)
 		}
 	})
 	return nil
+}
+
+// keylessFixes repairs rows of a keyless table by content: extra copies
+// are deleted by row hash (DELETE ... WHERE MD5(row) = h LIMIT n), missing
+// copies are inserted with the source row's values.
+func (v *tableVerifier) keylessFixes(ctx context.Context, j *tableJob, diffs []RowDiff) ([]string, error) {
+	var out []string
+	for i, d := range diffs {
+		if i == v.opt.MaxKeys {
+			out = append(out, fmt.Sprintf("-- %d more rows of %s differ; run verify again after applying these", len(diffs)-i, j.qname))
+			break
+		}
+		if d.TargetCount > d.SourceCount {
+			out = append(out, fmt.Sprintf("DELETE FROM %s WHERE %s = '%s' LIMIT %d;", j.qname, hashExpr(j.cols), d.RowHash, d.TargetCount-d.SourceCount))
+			continue
+		}
+		vals, err := rowByHash(ctx, v.src, j, d.RowHash)
+		if err != nil {
+			return nil, fmt.Errorf("table %s: read source row %s: %w", j.res.Table, d.RowHash, err)
+		}
+		for k := d.TargetCount; k < d.SourceCount; k++ {
+			out = append(out, insertSQL(j, leafRow{vals: vals}))
+		}
+	}
+	return out, nil
+}
+
+// rowByHash reads the normalised columns of one row whose hash is h.
+func rowByHash(ctx context.Context, db *sql.DB, j *tableJob, h string) ([][]byte, error) {
+	sel := make([]string, len(j.cols))
+	for i, c := range j.cols {
+		sel[i] = normExpr(c)
+	}
+	q := fmt.Sprintf("SELECT %s FROM %s WHERE %s = ? LIMIT 1", strings.Join(sel, ", "), j.qname, hashExpr(j.cols))
+	raw := make([]sql.RawBytes, len(j.cols))
+	ptrs := make([]any, len(raw))
+	for i := range raw {
+		ptrs[i] = &raw[i]
+	}
+	rows, err := db.QueryContext(ctx, q, h)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	if !rows.Next() {
+		if err := rows.Err(); err != nil {
+			return nil, err
+		}
+		return nil, fmt.Errorf("row is gone (the source changed)")
+	}
+	if err := rows.Scan(ptrs...); err != nil {
+		return nil, err
+	}
+	vals := make([][]byte, len(raw))
+	for i, b := range raw {
+		if b != nil {
+			vals[i] = append([]byte{}, b...)
+		}
+	}
+	return vals, nil
 }
 
 func keepSeen(d []RowDiff, seen map[string]int, round int) []RowDiff {
@@ -61,7 +126,7 @@ func keepSeen(d []RowDiff, seen map[string]int, round int) []RowDiff {
 }
 
 func readHashCounts(ctx context.Context, db *sql.DB, j *tableJob) ([]hashCount, error) {
-	q := fmt.Sprintf("SELECT h, COUNT(*) FROM (SELECT %s AS h FROM %s) AS evac_rows GROUP BY h ORDER BY h", hashExpr(j.cols), j.qname)
+	q := fmt.Sprintf("SELECT h, COUNT(*) FROM (SELECT %s AS h FROM %s%s) AS evac_rows GROUP BY h ORDER BY h", hashExpr(j.cols), j.qname, materialize)
 	rows, err := db.QueryContext(ctx, q)
 	if err != nil {
 		return nil, err

@@ -55,6 +55,21 @@ type Rule struct {
 	// Status and Code are Respond's answer.
 	Status int
 	Code   string
+	// Header, if set, fires the rule only on requests carrying this header
+	// ("X-Amz-Checksum-Crc64nvme"), or with this value ("Name=value", any case).
+	Header string
+}
+
+func (r Rule) headerMatches(h http.Header) bool {
+	if r.Header == "" {
+		return true
+	}
+	name, value, hasValue := strings.Cut(r.Header, "=")
+	got := h.Get(name)
+	if !hasValue {
+		return got != ""
+	}
+	return strings.EqualFold(got, value)
 }
 
 type rule struct {
@@ -172,7 +187,8 @@ func (p *Proxy) decide(r *http.Request, op string) (Rule, bool) {
 	req := Request{Op: op, Method: r.Method, Path: r.URL.Path, Header: r.Header.Clone()}
 	defer func() { p.requests = append(p.requests, req) }()
 	for _, ru := range p.rules {
-		if (ru.Op != "" && ru.Op != op) || (ru.Times > 0 && ru.fired >= ru.Times) || r.ContentLength < ru.MinBody {
+		if (ru.Op != "" && ru.Op != op) || (ru.Times > 0 && ru.fired >= ru.Times) || r.ContentLength < ru.MinBody ||
+			!ru.headerMatches(r.Header) {
 			continue
 		}
 		if ru.Fraction > 0 {
@@ -278,7 +294,13 @@ func (p *Proxy) relay(w http.ResponseWriter, r *http.Request, cut int64) {
 	if f, ok := w.(http.Flusher); ok {
 		f.Flush()
 	}
-	hangUp(w)
+	// Close with FIN, not RST: every relayed byte reaches the client, which
+	// then sees the body end early (deterministic for tests).
+	if hj, ok := w.(http.Hijacker); ok {
+		if conn, _, err := hj.Hijack(); err == nil {
+			conn.Close()
+		}
+	}
 }
 
 // cut sends the request head and the first n body bytes to the target on

@@ -209,3 +209,15 @@ func TestCutResponse(t *testing.T) {
 		t.Fatalf("second GET: %d bytes, %v", n, err)
 	}
 }
+
+func TestRuleHeaderMatches(t *testing.T) {
+	h := http.Header{}
+	h.Set("X-Amz-Checksum-Algorithm", "CRC64NVME")
+	cases := map[string]bool{"": true, "X-Amz-Checksum-Algorithm": true, "X-Amz-Checksum-Algorithm=crc64nvme": true,
+		"X-Amz-Checksum-Algorithm=CRC32C": false, "X-Amz-Checksum-Crc64nvme": false}
+	for hdr, want := range cases {
+		if got := (Rule{Header: hdr}).headerMatches(h); got != want {
+			t.Errorf("Header %q matches = %v, want %v", hdr, got, want)
+		}
+	}
+}

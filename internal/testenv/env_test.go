@@ -1,6 +1,7 @@
 package testenv
 
 import (
+	"context"
 	"regexp"
 	"strings"
 	"testing"
@@ -61,5 +62,22 @@ func TestUniqueName(t *testing.T) {
 	}
 	if a, b := uniqueName("T", "x", "_", 64), uniqueName("T", "x", "_", 64); a == b {
 		t.Errorf("two names are equal: %s", a)
+	}
+}
+
+func TestCheckMySQLNeverShowsPassword(t *testing.T) {
+	const pw = "s3cr3t-Pw-for-testenv"
+	for _, dsn := range []string{
+		"root:" + pw + "@tcp(127.0.0.1:1)/",    // nothing listens on port 1
+		"root:" + pw + "@tcp(127.0.0.1:1/oops", // malformed
+	} {
+		err := CheckMySQL(context.Background(), SourceName, dsn)
+		if err == nil {
+			t.Fatalf("CheckMySQL(%q) = nil, want an error", dsn)
+		}
+		t.Log(err)
+		if msg := err.Error(); strings.Contains(msg, pw) || !strings.HasPrefix(msg, SourceName) || !strings.HasSuffix(msg, Fix) {
+			t.Errorf("error %q: want it to start with %q, end with the fix, and hide the password", msg, SourceName)
+		}
 	}
 }

@@ -199,8 +199,7 @@ func (a *Applier) pendingNotRun(ctx context.Context, t *change.Txn) (bool, error
 	if err != nil {
 		return false, err
 	}
-	_ = before
-	return now != "", nil
+	return now == before, nil
 }
 
 var autoIncRe = regexp.MustCompile(` AUTO_INCREMENT=\d+`)

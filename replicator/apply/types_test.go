@@ -155,12 +155,10 @@ func TestTypeMatrix(t *testing.T) {
 	}
 }
 
-// TestTypesWithoutRowMetadata: with binlog_row_metadata=NO_LOG the events
+// typesWithoutRowMetadata: with binlog_row_metadata=NO_LOG the events
 // carry neither column names nor signedness; both come from the schema
 // history (seeded from information_schema at the start position).
-func TestTypesWithoutRowMetadata(t *testing.T) {
-	priv := testenv.StartMariaDB(t, testenv.MariaDBOptions{Binlog: true,
-		ExtraArgs: []string{"--binlog-row-metadata=NO_LOG", "--sql-mode=NO_ENGINE_SUBSTITUTION"}})
+func typesWithoutRowMetadata(t *testing.T, priv *testenv.MariaDB) {
 	fams := typeMatrix // every family, names and signedness from the history
 	var schema []string
 	for _, tt := range fams {

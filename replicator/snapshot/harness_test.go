@@ -23,7 +23,7 @@ import (
 // while writers change the tables.
 func TestChunksMatchBinlogPrefix(t *testing.T) {
 	testenv.Require(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 180*time.Second)
 	defer cancel()
 	db := testenv.FreshDatabase(t)
 	src, tgt := testenv.SourceDB(t), testenv.TargetDB(t)
