@@ -5,12 +5,13 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := build
 
 MODULE  := github.com/evac-dev/evac
-VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
-COMMIT  ?= $(shell git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)
+# VERSION is the release tag (v1.2.3, or v1.2.3-4-gabc-dirty between tags), "dev" without tags.
+VERSION ?= $(shell git describe --tags --dirty 2>/dev/null || echo dev)
+COMMIT  ?= $(shell c=$$(git rev-parse --short=12 HEAD 2>/dev/null) && { git diff --quiet HEAD 2>/dev/null || c=$$c-dirty; echo $$c; } || echo unknown)
 LDFLAGS := -X $(MODULE)/internal/version.Version=$(VERSION) -X $(MODULE)/internal/version.Commit=$(COMMIT)
 # Packages that start goroutines: tested with the race detector.
 RACE_RE := ^$(MODULE)/(sync|replicator|verify|internal)(/|$$)
-TEST_TIMEOUT ?= 8m
+TEST_TIMEOUT ?= 9m
 # PKGS narrows `make test` (e.g. make test PKGS=./sync/...); default everything.
 PKGS ?= ./...
 GO_TEST_FLAGS ?=

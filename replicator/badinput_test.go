@@ -59,7 +59,7 @@ func TestRefuseMissingPrivilege(t *testing.T) {
 	testenv.Require(t)
 	e := newEnv(t)
 	e.source("CREATE TABLE {db}.t (id INT PRIMARY KEY) ENGINE=InnoDB")
-	user := strings.TrimPrefix(e.db, "evac_")[:20]
+	user := "evac_np_" + e.db[len(e.db)-8:] // FreshDatabase names end in a random suffix
 	e.source(
 		"CREATE USER '"+user+"'@'%' IDENTIFIED BY 'pw'",
 		"GRANT SELECT ON {db}.* TO '"+user+"'@'%'",
@@ -85,7 +85,7 @@ func TestTargetUserWithoutSuper(t *testing.T) {
 		"INSERT INTO {db}.p SELECT seq, 'x' FROM {db}.seq_1_to_100",
 		"INSERT INTO {db}.c SELECT seq, seq FROM {db}.seq_1_to_100",
 	)
-	user := "t" + strings.TrimPrefix(e.db, "evac_")[:19]
+	user := "evac_tu_" + e.db[len(e.db)-8:]
 	privs := "SELECT, INSERT, UPDATE, DELETE, CREATE, DROP, ALTER, INDEX, REFERENCES"
 	for _, q := range []string{
 		"CREATE USER '" + user + "'@'%' IDENTIFIED BY 'pw'",

@@ -49,7 +49,7 @@ func TestKill9Resume(t *testing.T) {
 		}
 	}()
 	args := []string{"replicate", "--source", e.srcDSN, "--target", e.tgtDSN, "--databases", e.db,
-		"--stream-id", e.db, "--chunk-rows", "40", "--snapshot-workers", "3", "--log-level", "warn"}
+		"--stream-id", e.db, "--chunk-rows", "40", "--chunk-time", "10ms", "--snapshot-workers", "3", "--log-level", "warn"}
 	r := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 9))
 	for i := 0; i < 5; i++ {
 		cmd := exec.Command(bin, args...)
@@ -57,7 +57,7 @@ func TestKill9Resume(t *testing.T) {
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}
-		time.Sleep(time.Duration(300+r.IntN(1500)) * time.Millisecond)
+		time.Sleep(time.Duration(800+r.IntN(2200)) * time.Millisecond)
 		_ = cmd.Process.Kill() // SIGKILL
 		_ = cmd.Wait()
 	}

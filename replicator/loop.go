@@ -58,8 +58,8 @@ func (p *pipeline) loop(ctx context.Context, txns <-chan change.Txn) error {
 
 func (p *pipeline) handle(ctx context.Context, s *loopState, txn change.Txn) error {
 	p.events.Add(int64(len(txn.Rows)) + 1)
-	if txn.DDL != nil && !p.wantDDL(txn.DDL) {
-		txn.DDL = nil // another schema's DDL: only the position advances
+	if txn.DDL != nil && (!p.wantDDL(txn.DDL) || p.inCopiedDefinition(txn)) {
+		txn.DDL = nil // another schema's DDL, or already in the copied definition: only the position advances
 	}
 	if p.coord != nil {
 		res, err := p.coord.Process(ctx, txn)
@@ -80,6 +80,15 @@ func (p *pipeline) handle(ctx context.Context, s *loopState, txn change.Txn) err
 			p.add(s, txn)
 			s.batch.Chunks = append(s.batch.Chunks, res.Chunks...)
 			s.batch.Extra = append(s.batch.Extra, res.Extra...)
+			if res.Queued > 0 {
+				// parallel chunk inserts start once every earlier event is in
+				if batchHasData(s.batch) {
+					if err := p.flush(ctx, s); err != nil {
+						return err
+					}
+				}
+				p.coord.Submit()
+			}
 			return p.maybeFlush(ctx, s)
 		}
 	}
@@ -112,6 +121,39 @@ func (p *pipeline) wantDDL(d *change.DDL) bool {
 	return len(d.Tables) == 0 && f.MatchSchema(d.Schema)
 }
 
+// inCopiedDefinition reports whether a DDL on tables whose definitions
+// were copied at a later position (schema.Create) is already in them.
+func (p *pipeline) inCopiedDefinition(txn change.Txn) bool {
+	if len(txn.DDL.Tables) == 0 {
+		return false
+	}
+	at, err := position.Parse(txn.Pos)
+	if err != nil {
+		return false
+	}
+	for _, t := range txn.DDL.Tables {
+		s, ok := p.ddlAt[t]
+		if !ok {
+			return false
+		}
+		copied, err := position.Parse(s)
+		if err != nil || !copied.Contains(at) {
+			return false
+		}
+	}
+	p.log.Info("DDL already in the copied definition: not replayed", "pos", txn.Pos, "ddl", txn.DDL.Statement)
+	return true
+}
+
+func batchHasData(b apply.Batch) bool {
+	for _, t := range b.Txns {
+		if t.DDL != nil || hasData(t) {
+			return true
+		}
+	}
+	return false
+}
+
 // hasData reports whether a transaction has rows the applier writes.
 func hasData(txn change.Txn) bool {
 	for _, r := range txn.Rows {
@@ -142,6 +184,12 @@ func (p *pipeline) flush(ctx context.Context, s *loopState) error {
 	}
 	b := s.batch
 	s.batch = apply.Batch{}
+	if p.coord != nil && batchHasData(b) {
+		// chunks committed in parallel must be in before later events
+		if err := p.coord.WaitInserts(); err != nil {
+			return err
+		}
+	}
 	t0 := time.Now()
 	if err := p.ap.Apply(ctx, b); err != nil {
 		return err
@@ -240,6 +288,7 @@ func (p *pipeline) snapshotStatus() Status {
 	st.RowsApplied = p.rows.Load()
 	if p.coord != nil {
 		for _, t := range p.coord.Progress() {
+			st.RowsApplied += t.RowsCopied
 			st.Snapshot = append(st.Snapshot, TableStatus{t.Table.String(), t.RowsCopied, t.EstRows, t.ChunksDone, t.Finished})
 		}
 	}

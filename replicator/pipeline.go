@@ -2,6 +2,7 @@ package replicator
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -11,6 +12,8 @@ import (
 	"time"
 
 	"golang.org/x/sync/errgroup"
+
+	"github.com/evac-dev/evac/internal/redact"
 
 	"github.com/evac-dev/evac/replicator/apply"
 	"github.com/evac-dev/evac/replicator/binlog"
@@ -34,6 +37,8 @@ type pipeline struct {
 	ap     *apply.Applier
 	coord  *snapshot.Coordinator
 	flavor string
+	start  position.Position         // fresh start: taken before the schema copy
+	ddlAt  map[change.TableID]string // definition copied at this position: skip older DDL
 
 	mu        sync.Mutex
 	applied   string    // checkpoint position of the last applied batch
@@ -54,9 +59,6 @@ func (p *pipeline) setPhase(s string) {
 
 func (p *pipeline) run(ctx context.Context, cp apply.Checkpoint, resumed bool) error {
 	var err error
-	if p.flavor, err = binlog.DetectFlavor(ctx, p.c.src); err != nil {
-		return err
-	}
 	var mode string
 	if err := p.c.src.QueryRowContext(ctx, "SELECT @@GLOBAL.sql_mode").Scan(&mode); err != nil {
 		return fmt.Errorf("source: read sql_mode: %w", err)
@@ -72,14 +74,24 @@ func (p *pipeline) run(ctx context.Context, cp apply.Checkpoint, resumed bool) e
 	}
 	p.applied = start.String()
 	if p.cfg.Snapshot != SnapshotNever {
+		dsn, err := apply.SessionDSN(p.cfg.TargetDSN, mode)
+		if err != nil {
+			return err
+		}
+		ins, err := sql.Open("mysql", dsn)
+		if err != nil {
+			return fmt.Errorf("target DSN: %w", redact.Error(err))
+		}
+		defer ins.Close()
 		p.coord, err = snapshot.New(ctx, snapshot.Config{
 			StreamID: p.cfg.StreamID, Source: p.c.srcData, Target: p.c.tgt, Tables: specs(p.tables, p.fks),
 			Workers: p.cfg.SnapshotWorkers, Chunk: chunk.Options{TargetRows: p.cfg.ChunkRows, TargetTime: p.cfg.ChunkTime},
-			Logger: p.log,
+			Logger: p.log, Inserter: ins, InsertWorkers: p.cfg.SnapshotWorkers,
 		})
 		if err != nil {
 			return err
 		}
+		defer p.coord.Close()
 	}
 	if !p.cfg.NoHeartbeat {
 		if err := meta.EnsureSource(ctx, p.c.src); err != nil {
@@ -97,10 +109,7 @@ func (p *pipeline) startPosition(ctx context.Context, cp apply.Checkpoint, resum
 		p.log.Info("resuming", "pos", cp.Pos)
 		return position.Parse(cp.Pos)
 	}
-	start, err := binlog.CurrentPosition(ctx, p.c.src, p.flavor)
-	if err != nil {
-		return start, err
-	}
+	start := p.start
 	if err := p.ap.Apply(ctx, apply.Batch{Pos: start.String()}); err != nil {
 		return start, err
 	}

@@ -18,6 +18,7 @@ import (
 
 	"github.com/evac-dev/evac/internal/redact"
 	"github.com/evac-dev/evac/replicator/apply"
+	"github.com/evac-dev/evac/replicator/binlog"
 	"github.com/evac-dev/evac/replicator/change"
 	"github.com/evac-dev/evac/replicator/chunk"
 	"github.com/evac-dev/evac/replicator/preflight"
@@ -202,15 +203,30 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 		return err
 	}
 	ordered, _ := schema.Order(tables, fks)
+	p := &pipeline{cfg: cfg, c: c, log: log, tables: ordered, fks: fks}
+	if p.flavor, err = binlog.DetectFlavor(ctx, c.src); err != nil {
+		return err
+	}
+	// The start position is taken before the schema is read: every DDL
+	// after it is in the stream (replayed, or skipped when the copied
+	// definition already has it, see ddlAt).
+	if !resumed {
+		if p.start, err = binlog.CurrentPosition(ctx, c.src, p.flavor); err != nil {
+			return err
+		}
+	}
 	if cfg.Snapshot != SnapshotNever {
-		if err := schema.Create(ctx, c.src, c.tgt, ordered, resumed, log); err != nil {
+		pos := func(ctx context.Context) (string, error) {
+			at, err := binlog.CurrentPosition(ctx, c.src, p.flavor)
+			return at.String(), err
+		}
+		if p.ddlAt, err = schema.Create(ctx, c.src, c.tgt, ordered, resumed, pos, log); err != nil {
 			return err
 		}
 		if err := snapshot.EnsureTargetTables(ctx, c.tgt); err != nil {
 			return err
 		}
 	}
-	p := &pipeline{cfg: cfg, c: c, log: log, tables: ordered, fks: fks}
 	return p.run(ctx, cp, resumed)
 }
 

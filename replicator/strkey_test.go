@@ -19,13 +19,13 @@ func TestSnapshotCollatedKeysUnderWriters(t *testing.T) {
 	e := newEnv(t)
 	e.source(
 		"CREATE TABLE {db}.s (code VARCHAR(20) CHARACTER SET utf8mb4 COLLATE utf8mb4_general_ci NOT NULL PRIMARY KEY, v INT) ENGINE=InnoDB",
-		"INSERT INTO {db}.s SELECT CONCAT(CHAR(97 + seq % 26), 'k', seq), seq FROM {db}.seq_1_to_3000",
+		"INSERT INTO {db}.s SELECT CONCAT(CHAR(97 + seq % 26), 'k', seq), seq FROM {db}.seq_1_to_1500",
 		"CREATE TABLE {db}.m (g VARCHAR(10) CHARACTER SET latin1 NOT NULL, n BIGINT UNSIGNED NOT NULL, v INT, PRIMARY KEY (g, n)) ENGINE=InnoDB",
-		"INSERT INTO {db}.m SELECT CHAR(65 + seq % 5), seq * 1000003, seq FROM {db}.seq_1_to_3000",
+		"INSERT INTO {db}.m SELECT CHAR(65 + seq % 5), seq * 1000003, seq FROM {db}.seq_1_to_1500",
 	)
 	stop := make(chan struct{})
 	var wg sync.WaitGroup
-	for w := 0; w < 4; w++ {
+	for w := 0; w < 3; w++ {
 		wg.Add(1)
 		go func(seed uint64) {
 			defer wg.Done()
@@ -36,7 +36,7 @@ func TestSnapshotCollatedKeysUnderWriters(t *testing.T) {
 					return
 				case <-time.After(time.Duration(1+r.IntN(4)) * time.Millisecond):
 				}
-				n := 1 + r.IntN(3000)
+				n := 1 + r.IntN(1500)
 				var q string
 				switch r.IntN(5) {
 				case 0: // case-only key change: same key for the collation, other bytes

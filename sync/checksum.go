@@ -284,6 +284,14 @@ func (f *fullHasher) part(pn int32, part []byte) string {
 	return base64.StdEncoding.EncodeToString(sum)
 }
 
+// setPart records the raw CRC digest of part pn (n bytes), computed by the
+// caller; safe for concurrent use. Combinable algorithms only.
+func (f *fullHasher) setPart(pn int32, sum []byte, n int64) {
+	f.mu.Lock()
+	f.parts[pn] = partCRC{crcValue(sum), n}
+	f.mu.Unlock()
+}
+
 // sum is the digest of parts 1..N.
 func (f *fullHasher) sum() []byte {
 	if f.h != nil {

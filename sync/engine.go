@@ -32,8 +32,8 @@ type Config struct {
 	Mode     Mode
 	Force    bool // overwrite objects changed on the target by someone else
 	Delete   bool // delete target objects missing on the source
-	// MaxDelete refuses all deletes when more than this many would happen;
-	// <0 means no limit.
+	// MaxDelete refuses all deletes of a pass when more than this many
+	// would happen; <= 0 means no limit.
 	MaxDelete int
 	DryRun    bool
 	Include   []string
@@ -53,7 +53,11 @@ type Config struct {
 	// MirrorEvery mirrors the journal to the target under .evac/ this
 	// often and at the end of a run that changed it; <0 disables.
 	MirrorEvery time.Duration
-	Retry       *RetryHook // counts SDK retries; SlowDown halves concurrency
+	// AbortOrphansAfter aborts evac's own multipart uploads (on targets that
+	// support it) whose marker is older than this, at the end of a pass that
+	// wrote or failed something; <0 disables, 0 means 7 days.
+	AbortOrphansAfter time.Duration
+	Retry             *RetryHook // counts SDK retries; SlowDown halves concurrency
 	// Requests are the S3 clients' request counters (CountRequests), summed
 	// into Stats.Requests.
 	Requests []*RequestCounts
@@ -64,7 +68,7 @@ type Config struct {
 
 // DefaultConfig returns the defaults for every tunable.
 func DefaultConfig() Config {
-	return Config{Workers: 64, MaxDelete: -1, ServerSideCopy: SSCAuto, MirrorEvery: 10 * time.Minute}
+	return Config{Workers: 64, ServerSideCopy: SSCAuto, MirrorEvery: 10 * time.Minute}
 }
 
 func (c Config) withDefaults() Config {
@@ -83,6 +87,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.Progress == nil {
 		c.Progress = nopProgress{}
+	}
+	if c.AbortOrphansAfter == 0 {
+		c.AbortOrphansAfter = 7 * 24 * time.Hour
 	}
 	if c.TargetKind == "" {
 		c.TargetKind = TargetS3

@@ -113,8 +113,15 @@ func (e *engine) transfer(ctx context.Context, st Object, po PutOptions) (PutRes
 			po.Size = st.Size
 		}
 	}
-	var body io.Reader = &meteredReader{ctx: ctx, r: rc, bw: e.bw, prog: e.cfg.Progress}
-	if po.ContentType == "" {
+	m := &meteredReader{ctx: ctx, r: rc, bw: e.bw, prog: e.cfg.Progress}
+	var body io.Reader = m
+	if ra, ok := rc.(io.ReaderAt); ok && po.Size >= 0 {
+		// A file: the target may read it in place instead of buffering it.
+		body = &rereadBody{meteredReader: m, ra: ra}
+		if po.ContentType == "" {
+			po.ContentType = sniffAt(ra)
+		}
+	} else if po.ContentType == "" {
 		po.ContentType, body = sniff(body)
 	}
 	res, err := e.cfg.Target.Put(ctx, st.Key, body, po)
@@ -152,6 +159,16 @@ func sniff(r io.Reader) (string, io.Reader) {
 		return "application/octet-stream", br
 	}
 	return http.DetectContentType(head), br
+}
+
+// sniffAt detects the content type from the first 512 bytes of ra.
+func sniffAt(ra io.ReaderAt) string {
+	var head [512]byte
+	n, _ := ra.ReadAt(head[:], 0)
+	if n == 0 {
+		return "application/octet-stream"
+	}
+	return http.DetectContentType(head[:n])
 }
 
 // racy: the file's mtime is within one timestamp tick of now, so a write

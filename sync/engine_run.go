@@ -34,7 +34,6 @@ type engine struct {
 	protected map[string]bool
 
 	deletes     *os.File // pending delete keys, JSON lines (not held in memory)
-	ndeletes    int
 	sourceSeen  bool
 	lastMirror  time.Time
 	throttleSaw atomic.Int64
@@ -238,7 +237,6 @@ func (e *engine) queueDelete(it DiffItem, d Decision) error {
 	if _, err := e.deletes.Write(append(b, '\n')); err != nil {
 		return fmt.Errorf("pending deletes file: %w", err)
 	}
-	e.ndeletes++
 	return nil
 }
 
@@ -249,19 +247,35 @@ func (e *engine) runDeletes(ctx context.Context) error {
 		return nil
 	}
 	defer e.deletes.Close()
-	switch {
-	case e.listErr != nil:
+	if e.listErr != nil {
 		return nil
-	case !e.sourceSeen:
-		return fmt.Errorf("refusing --delete: the source %s listed no objects (wrong path or prefix, or an unmounted volume?); nothing was deleted", e.cfg.Source)
-	case e.cfg.MaxDelete >= 0 && e.ndeletes > e.cfg.MaxDelete:
-		return fmt.Errorf("refusing --delete: %d objects would be deleted, more than --max-delete %d; nothing was deleted (check the source, or raise --max-delete)", e.ndeletes, e.cfg.MaxDelete)
 	}
-	if _, err := e.deletes.Seek(0, io.SeekStart); err != nil {
+	if !e.sourceSeen {
+		return fmt.Errorf("refusing --delete: the source %s listed no objects (wrong path or prefix, or an unmounted volume?); nothing was deleted", e.cfg.Source)
+	}
+	n := 0
+	if err := e.eachDelete(false, func(ReportRecord) { n++ }); err != nil {
 		return err
+	}
+	if e.cfg.MaxDelete > 0 && n > e.cfg.MaxDelete {
+		return fmt.Errorf("refusing --delete: %d objects would be deleted, more than --max-delete %d; nothing was deleted (check the source, or raise --max-delete)", n, e.cfg.MaxDelete)
 	}
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(e.cfg.Workers)
+	err := e.eachDelete(true, func(rec ReportRecord) {
+		if gctx.Err() == nil {
+			g.Go(func() error { e.deleteOne(gctx, rec); return nil })
+		}
+	})
+	return errors.Join(err, g.Wait())
+}
+
+// eachDelete calls fn for every queued delete that is not protected (a
+// key an unstorable source key normalises to is never deleted).
+func (e *engine) eachDelete(logProtected bool, fn func(ReportRecord)) error {
+	if _, err := e.deletes.Seek(0, io.SeekStart); err != nil {
+		return fmt.Errorf("pending deletes file: %w", err)
+	}
 	sc := bufio.NewScanner(e.deletes)
 	sc.Buffer(make([]byte, 64<<10), 1<<20)
 	for sc.Scan() {
@@ -269,16 +283,16 @@ func (e *engine) runDeletes(ctx context.Context) error {
 		if err := json.Unmarshal(sc.Bytes(), &rec); err != nil {
 			return fmt.Errorf("pending deletes file: %w", err)
 		}
-		if gctx.Err() != nil {
-			break
-		}
 		if e.protected[rec.Key] {
+			if !logProtected {
+				continue
+			}
 			e.cfg.Logger.Warn("not deleting: an unstorable source key normalises to it", "key", rec.Key)
 			continue
 		}
-		g.Go(func() error { e.deleteOne(gctx, rec); return nil })
+		fn(rec)
 	}
-	return errors.Join(sc.Err(), g.Wait())
+	return sc.Err()
 }
 
 func (e *engine) deleteOne(ctx context.Context, rec ReportRecord) {

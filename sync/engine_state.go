@@ -80,6 +80,7 @@ func (e *engine) mirror(ctx context.Context) error {
 // close flushes the report and journal, mirrors a changed journal, and
 // releases the journal lock.
 func (e *engine) close(ctx context.Context) error {
+	e.abortOrphans(ctx)
 	rerr := e.rep.flush()
 	ferr := e.j.Flush()
 	var merr error
@@ -89,4 +90,26 @@ func (e *engine) close(ctx context.Context) error {
 		}
 	}
 	return errors.Join(rerr, ferr, merr, e.j.Close())
+}
+
+// orphanAborter is implemented by stores that track their multipart uploads.
+type orphanAborter interface {
+	AbortOrphans(ctx context.Context, olderThan time.Duration) (int, error)
+}
+
+// abortOrphans cleans up evac's stale multipart uploads after a pass that
+// wrote (an unchanged pass sends no request for it).
+func (e *engine) abortOrphans(ctx context.Context) {
+	oa, ok := e.cfg.Target.(orphanAborter)
+	if !ok || e.cfg.DryRun || e.cfg.AbortOrphansAfter < 0 || ctx.Err() != nil ||
+		e.c.copied.Load()+e.c.failed.Load() == 0 {
+		return
+	}
+	n, err := oa.AbortOrphans(ctx, e.cfg.AbortOrphansAfter)
+	if err != nil {
+		e.cfg.Logger.Warn("cleaning up stale multipart uploads failed", "err", err)
+	}
+	if n > 0 {
+		e.cfg.Logger.Info("aborted stale multipart uploads of evac", "count", n, "older_than", e.cfg.AbortOrphansAfter)
+	}
 }

@@ -318,3 +318,62 @@ func TestEngineWatchRepeatsPasses(t *testing.T) {
 		t.Fatalf("watch did not copy the later object:\n%s", dst.dump())
 	}
 }
+
+type orphanMem struct {
+	*memStore
+	calls []time.Duration
+}
+
+func (o *orphanMem) AbortOrphans(_ context.Context, olderThan time.Duration) (int, error) {
+	o.calls = append(o.calls, olderThan)
+	return 0, nil
+}
+
+func TestEngineAbortsOrphansOnlyAfterWrites(t *testing.T) {
+	_, dst, cfg := memPair(t, 4)
+	om := &orphanMem{memStore: dst}
+	cfg.Target = om
+	mustRun(t, cfg)
+	mustRun(t, cfg) // unchanged: no cleanup request
+	if len(om.calls) != 1 || om.calls[0] != 7*24*time.Hour {
+		t.Fatalf("AbortOrphans calls = %v, want one with 7 days", om.calls)
+	}
+}
+
+func TestEngineChecksumModeReadsAndCompares(t *testing.T) {
+	src, dst, cfg := memPair(t, 5)
+	mustRun(t, cfg)
+	dst.set("d1/f001.txt", "content X") // same size, other bytes
+	cfg.Mode = ModeChecksum
+	dst.resetCounts()
+	st := mustRun(t, cfg)
+	if st.Copied != 1 || st.Skipped != 4 || dst.count("Stat") != 5 {
+		t.Fatalf("--checksum: %+v, %s", st, dst.counts())
+	}
+	if src.dump() != dst.dump() {
+		t.Fatalf("target differs after --checksum:\n%s", dst.dump())
+	}
+}
+
+func TestEngineUnstorableKeyProtectsItsNormalisedForm(t *testing.T) {
+	src, dst := newMem("src"), newMem("dst")
+	src.set("ok.txt", "fine")
+	src.set("x//y", "double slash")
+	dst.set("x/y", "what a posix server made of x//y")
+	dst.set("stale", "gone from the source")
+	var rep bytes.Buffer
+	cfg := Config{Source: src, Target: dst, StateDir: t.TempDir(), Delete: true, TargetKind: TargetS3Posix, Report: &rep}
+	st, err := Run(context.Background(), cfg)
+	if err == nil || !strings.Contains(err.Error(), `x//y: key "x//y" cannot be stored faithfully`) {
+		t.Fatalf("err = %v", err)
+	}
+	if st.Failed != 1 || st.Deleted != 1 || st.Copied != 1 {
+		t.Fatalf("stats %+v", st)
+	}
+	if _, ok := dst.get("x/y"); !ok {
+		t.Fatal("--delete removed the key an unstorable source key normalises to")
+	}
+	if !strings.Contains(rep.String(), `"action":"unstorable"`) {
+		t.Fatalf("report:\n%s", rep.String())
+	}
+}

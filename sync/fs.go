@@ -326,38 +326,6 @@ func (s *FSStore) Stat(_ context.Context, key string) (Object, error) {
 	return o, nil
 }
 
-// fsReader is the reader Open returns; it implements ChangeChecker.
-type fsReader struct {
-	io.Reader
-	f        *os.File
-	identity string
-}
-
-func (r *fsReader) Close() error     { return r.f.Close() }
-func (r *fsReader) Identity() string { return r.identity }
-
-func (r *fsReader) Verify() error {
-	fi, err := r.f.Stat()
-	if err != nil {
-		return fmt.Errorf("fstat %s: %w", r.f.Name(), err)
-	}
-	if now := fsIdentity(fi); !sameContentIdentity(now, r.identity) {
-		return fmt.Errorf("%s: identity %s at open, %s after reading: %w", r.f.Name(), r.identity, now, ErrChanged)
-	}
-	return nil
-}
-
-// sameContentIdentity compares size, mtime and ctime (dev/ino cannot change
-// for an open file).
-func sameContentIdentity(a, b string) bool {
-	return identityPrefix(a) == identityPrefix(b)
-}
-
-func identityPrefix(id string) string {
-	parts := strings.SplitN(id, ":", 4)
-	return strings.Join(parts[:min(3, len(parts))], ":")
-}
-
 // Open opens key for reading. The reader implements ChangeChecker: its
 // Identity is the fstat taken right after open; Verify compares with a fresh
 // fstat.
@@ -378,6 +346,7 @@ func (s *FSStore) Open(_ context.Context, key string, o OpenOptions) (io.ReadClo
 		return nil, fmt.Errorf("fstat %s: %w", s.path(key), err)
 	}
 	var r io.Reader = f
+	limit := int64(-1)
 	if o.Offset > 0 {
 		if _, err := f.Seek(o.Offset, io.SeekStart); err != nil {
 			f.Close()
@@ -385,9 +354,9 @@ func (s *FSStore) Open(_ context.Context, key string, o OpenOptions) (io.ReadClo
 		}
 	}
 	if o.Length >= 0 && (o.Offset > 0 || o.Length < fi.Size()) {
-		r = io.LimitReader(f, o.Length)
+		r, limit = io.LimitReader(f, o.Length), o.Length
 	}
-	return &fsReader{Reader: r, f: f, identity: fsIdentity(fi)}, nil
+	return &fsReader{Reader: r, f: f, identity: fsIdentity(fi), base: max(o.Offset, 0), limit: limit}, nil
 }
 
 // Put writes to a temporary file in the target directory, fsyncs it and

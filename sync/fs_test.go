@@ -164,3 +164,38 @@ func TestFSStoreBadRoot(t *testing.T) {
 		t.Fatalf("err = %v, want it to name the path", err)
 	}
 }
+
+// The file reader reads its opened range at any offset (stores read parts of
+// files in place), ending with io.EOF at the range end.
+func TestFSReaderReadAt(t *testing.T) {
+	s := stNewFS(t, objsync.FSOptions{})
+	stWrite(t, s.Root()+"/f", "0123456789")
+	for _, c := range []struct {
+		name    string
+		open    objsync.OpenOptions
+		off     int64
+		size    int
+		want    string
+		wantEOF bool
+	}{
+		{"whole, middle", objsync.OpenOptions{Length: -1}, 2, 3, "234", false},
+		{"whole, past end", objsync.OpenOptions{Length: -1}, 8, 4, "89", true},
+		{"range, start", objsync.OpenOptions{Offset: 3, Length: 4}, 0, 2, "34", false},
+		{"range, clipped", objsync.OpenOptions{Offset: 3, Length: 4}, 2, 5, "56", true},
+		{"range, beyond", objsync.OpenOptions{Offset: 3, Length: 4}, 4, 1, "", true},
+		{"offset to end", objsync.OpenOptions{Offset: 7, Length: -1}, 1, 5, "89", true},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			rc, err := s.Open(context.Background(), "f", c.open)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer rc.Close()
+			p := make([]byte, c.size)
+			n, err := rc.(io.ReaderAt).ReadAt(p, c.off)
+			if string(p[:n]) != c.want || (err == io.EOF) != c.wantEOF || (err != nil && err != io.EOF) {
+				t.Fatalf("ReadAt(%d, %d) = %q, %v; want %q, EOF %v", c.size, c.off, p[:n], err, c.want, c.wantEOF)
+			}
+		})
+	}
+}

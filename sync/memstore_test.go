@@ -103,6 +103,9 @@ func (m *memStore) Stat(_ context.Context, key string) (Object, error) {
 	obj := m.object(key, o)
 	obj.Meta = maps.Clone(o.meta)
 	obj.ContentType = o.ct
+	h := ChecksumCRC64NVME.New()
+	h.Write(o.data)
+	obj.Checksum = FormatChecksum(ChecksumCRC64NVME, h.Sum(nil))
 	return obj, nil
 }
 

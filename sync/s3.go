@@ -352,6 +352,9 @@ func (s *S3Store) Put(ctx context.Context, key string, r io.Reader, o PutOptions
 	if key == "" || strings.HasSuffix(key, "/") {
 		return PutResult{}, fmt.Errorf("put %q: not an object key", key)
 	}
+	if rb, ok := r.(RereadableBody); ok && o.Size >= rereadMin {
+		return s.putAt(ctx, key, rb, o)
+	}
 	if o.Size >= s.opt.MultipartThreshold {
 		return s.putMultipart(ctx, key, r, o, nil)
 	}
@@ -405,24 +408,29 @@ func expectEOF(r io.Reader, size int64) error {
 }
 
 func (s *S3Store) putSingle(ctx context.Context, key string, body []byte, o PutOptions, a ChecksumAlgorithm) (PutResult, error) {
-	sum := ChecksumBytes(a, body)
+	return s.putObject(ctx, key, bytes.NewReader(body), int64(len(body)), body, ChecksumBytes(a, body), o, a, false)
+}
+
+// putObject sends one PutObject of n bytes from body with the checksum sum
+// (base64 of algorithm a). reread says body is read again from the source
+// (not from a buffer): a BadDigest then means the source changed.
+func (s *S3Store) putObject(ctx context.Context, key string, body io.ReadSeeker, n int64, head []byte, sum string, o PutOptions, a ChecksumAlgorithm, reread bool) (PutResult, error) {
 	in := &s3.PutObjectInput{
-		Bucket: aws.String(s.bucket), Key: s.full(key), Body: bytes.NewReader(body),
-		ContentLength: aws.Int64(int64(len(body))),
+		Bucket: aws.String(s.bucket), Key: s.full(key), Body: body, ContentLength: aws.Int64(n),
 	}
-	s.headers(key, body, o, &in.ContentType, &in.CacheControl, &in.ContentEncoding, &in.ContentDisposition, &in.ContentLanguage)
+	s.headers(key, head, o, &in.ContentType, &in.CacheControl, &in.ContentEncoding, &in.ContentDisposition, &in.ContentLanguage)
 	in.Metadata, in.StorageClass = o.Meta, types.StorageClass(s.opt.StorageClass)
 	in.ServerSideEncryption, in.SSEKMSKeyId = types.ServerSideEncryption(s.opt.SSE), s.kmsKey()
 	setChecksum(a, sum, &in.ChecksumCRC64NVME, &in.ChecksumCRC32C, &in.ContentMD5)
-	out, err := s.cli.PutObject(ctx, in, unsigned)
+	out, err := s.cli.PutObject(ctx, in, sendOptions(reread)...)
 	if err != nil {
-		return PutResult{}, s.wrap("put", key, err)
+		return PutResult{}, s.wrap("put", key, rereadErr(reread, err))
 	}
 	if err := checkEcho(a, sum, out.ChecksumCRC64NVME, out.ChecksumCRC32C); err != nil {
 		return PutResult{}, fmt.Errorf("put %s%s: %w", s, key, err)
 	}
 	s.algs.confirm(a)
-	return PutResult{ETag: trimETag(out.ETag), Checksum: string(a) + ":" + sum, Sent: int64(len(body))}, nil
+	return PutResult{ETag: trimETag(out.ETag), Checksum: string(a) + ":" + sum, Sent: n}, nil
 }
 
 func (s *S3Store) kmsKey() *string {

@@ -173,7 +173,7 @@ func (u *upload) sendParts(ctx context.Context, r io.Reader, o PutOptions, first
 		} else {
 			g.Go(func() error {
 				defer u.s.opt.Buffers.Put(buf)
-				return u.uploadPart(gctx, pn, buf, full.part(pn, buf))
+				return u.uploadPart(gctx, pn, bytes.NewReader(buf), int64(len(buf)), full.part(pn, buf), false)
 			})
 		}
 		if last || gctx.Err() != nil {
@@ -238,23 +238,25 @@ func slicesSortParts(p []types.CompletedPart) {
 	slices.SortFunc(p, func(a, b types.CompletedPart) int { return int(aws.ToInt32(a.PartNumber) - aws.ToInt32(b.PartNumber)) })
 }
 
-func (u *upload) uploadPart(ctx context.Context, pn int32, buf []byte, sum string) error {
+// uploadPart sends part pn (n bytes of body) with its checksum; reread
+// says body is read again from the source rather than from a buffer.
+func (u *upload) uploadPart(ctx context.Context, pn int32, body io.ReadSeeker, n int64, sum string, reread bool) error {
 	a := u.alg
 	in := &s3.UploadPartInput{
 		Bucket: aws.String(u.s.bucket), Key: u.s.full(u.key), UploadId: aws.String(u.id),
-		PartNumber: aws.Int32(pn), Body: bytes.NewReader(buf), ContentLength: aws.Int64(int64(len(buf))),
+		PartNumber: aws.Int32(pn), Body: body, ContentLength: aws.Int64(n),
 	}
 	setChecksum(a, sum, &in.ChecksumCRC64NVME, &in.ChecksumCRC32C, &in.ContentMD5)
-	out, err := u.s.cli.UploadPart(ctx, in, unsigned)
+	out, err := u.s.cli.UploadPart(ctx, in, sendOptions(reread)...)
 	if err != nil {
-		return u.s.wrap(fmt.Sprintf("upload part %d of", pn), u.key, err)
+		return u.s.wrap(fmt.Sprintf("upload part %d of", pn), u.key, rereadErr(reread, err))
 	}
 	if err := checkEcho(a, sum, out.ChecksumCRC64NVME, out.ChecksumCRC32C); err != nil {
 		return fmt.Errorf("part %d: %w", pn, err)
 	}
 	cp := types.CompletedPart{PartNumber: aws.Int32(pn), ETag: out.ETag}
 	setChecksum(a, sum, &cp.ChecksumCRC64NVME, &cp.ChecksumCRC32C, new(*string))
-	u.record(cp, int64(len(buf)))
+	u.record(cp, n)
 	return nil
 }
 

@@ -115,8 +115,13 @@ func tunedHTTPClient(maxConns int) *awshttp.BuildableClient {
 			t.TLSHandshakeTimeout = 10 * time.Second
 			t.ExpectContinueTimeout = time.Second
 			t.ResponseHeaderTimeout = 2 * time.Minute
-			t.WriteBufferSize = 256 << 10
-			t.ReadBufferSize = 256 << 10
+			// Small: a body bypasses the write buffer (it is copied to the
+			// socket in 32 KiB writes or more whatever the size), and a
+			// server that closes every connection (versitygw without
+			// --keep-alive) makes evac pay both buffers per request: 256 KiB
+			// ones were 90% of the bytes it allocated copying small files.
+			t.WriteBufferSize = 8 << 10
+			t.ReadBufferSize = 16 << 10
 			t.ForceAttemptHTTP2 = false
 		})
 }

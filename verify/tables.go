@@ -64,6 +64,8 @@ type tableVerifier struct {
 	opt      TableOptions
 	log      *slog.Logger
 	wait     waiter
+	rateMu   gosync.Mutex
+	rate     float64 // source checksum rate, bytes (rows x average row length) per second
 }
 
 // listTables returns "db.table" names on the source, sorted.
@@ -120,6 +122,7 @@ type tableJob struct {
 	cols         []column
 	key          chunk.Key
 	size         atomic.Int64 // current chunk size in rows
+	rowLen       int64        // source AVG_ROW_LENGTH estimate (0 = unknown)
 	mu           gosync.Mutex
 	res          *TableResult
 	start        time.Time

@@ -74,13 +74,27 @@ func TestLiteral(t *testing.T) {
 }
 
 func TestRowExpr(t *testing.T) {
-	cols := []column{{Name: "id", DataType: "int"}, {Name: "f", DataType: "float"}, {Name: "s", DataType: "varchar"}}
-	got := rowExpr(cols)
-	want := "CONCAT(COALESCE(CONCAT(LENGTH(CONCAT(`id`)),':',CONCAT(`id`)),'N')," +
-		"COALESCE(CONCAT(LENGTH(CONCAT(CAST(`f` AS DOUBLE), IF(`f` = 0 AND ATAN2(`f`, -1) < 0, '-', ''))),':',CONCAT(CAST(`f` AS DOUBLE), IF(`f` = 0 AND ATAN2(`f`, -1) < 0, '-', ''))),'N')," +
-		"COALESCE(CONCAT(LENGTH(CAST(`s` AS BINARY)),':',CAST(`s` AS BINARY)),'N'))"
-	if got != want {
-		t.Fatalf("rowExpr:\n got %s\nwant %s", got, want)
+	const fl = "CONCAT(CAST(`f` AS DOUBLE), IF(`f` = 0 AND ATAN2(`f`, -1) < 0, '-', ''))"
+	cases := []struct {
+		name string
+		cols []column
+		want string
+	}{
+		{"nullable", []column{{Name: "id", DataType: "int"}, {Name: "f", DataType: "float"}, {Name: "s", DataType: "varchar"}, {Name: "b", DataType: "bit"}},
+			"CONCAT(COALESCE(CONCAT(`id`,','),'N'),COALESCE(CONCAT(" + fl + ",','),'N')," +
+				"COALESCE(CONCAT(LENGTH(CAST(`s` AS BINARY)),':',CAST(`s` AS BINARY)),'N'),COALESCE(CONCAT(CONCAT(`b` + 0),','),'N'))"},
+		{"not null", []column{{Name: "id", DataType: "int", NotNull: true}, {Name: "f", DataType: "float", NotNull: true},
+			{Name: "s", DataType: "varchar", NotNull: true}, {Name: "d", DataType: "datetime", NotNull: true}},
+			"CONCAT(`id`,','," + fl + ",',',LENGTH(CAST(`s` AS BINARY)),':',CAST(`s` AS BINARY),`d`,',')"},
+		{"one nullable string", []column{{Name: "s", DataType: "blob"}}, "COALESCE(CONCAT(LENGTH(CAST(`s` AS BINARY)),':',CAST(`s` AS BINARY)),'N')"},
+	}
+	for _, c := range cases {
+		if got := rowExpr(c.cols); got != c.want {
+			t.Errorf("%s rowExpr:\n got %s\nwant %s", c.name, got, c.want)
+		}
+	}
+	if got := hashExpr([]column{{Name: "s", DataType: "json", NotNull: true}}); got != "LEFT(SHA1(CONCAT(LENGTH(CAST(`s` AS BINARY)),':',CAST(`s` AS BINARY))),32)" {
+		t.Errorf("hashExpr: %s", got)
 	}
 }
 

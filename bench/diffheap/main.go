@@ -54,6 +54,9 @@ func main() {
 		}
 	}
 	d := time.Since(start)
+	runtime.GC()
+	runtime.ReadMemStats(&ms)
+	peak = max(peak, ms.HeapAlloc)
 	fmt.Printf("keys=%d duration_s=%.2f keys_per_s=%.0f peak_heap_bytes=%d base_heap_bytes=%d copy=%d adopt=%d\n",
 		i, d.Seconds(), float64(i)/d.Seconds(), peak, base.HeapAlloc, counts[objsync.ActCopy], counts[objsync.ActAdopt])
 }

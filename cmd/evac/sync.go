@@ -36,7 +36,7 @@ type syncFlags struct {
 func newSyncCmd(a *app) *cobra.Command {
 	f := &syncFlags{}
 	cmd := &cobra.Command{
-		Use:   "sync SRC DST",
+		Use:   "sync [SRC DST]",
 		Short: "Copy objects from a directory or S3 to S3, then re-sync only what changed",
 		Long: `Copy every object from SRC to DST, then, on later runs, only what changed.
 SRC and DST are a directory (/data, file:///data) or s3://bucket/prefix; each
@@ -45,15 +45,24 @@ matters: /data and /data/ both copy the contents of /data.
 
 An unchanged object costs no request on a resync: evac decides from the two
 listings and its state journal (kept in --journal-dir and mirrored to the
-target under .evac/). See docs/SYNC.md.`,
+target under .evac/). See docs/SYNC.md.
+
+Without SRC and DST, the sync jobs of the config file (-c) run one after the
+other (only the one named by --job, if given).`,
 		Example: `  evac sync /data s3://archive/data --target-region sa-east-1
   evac sync s3://onprem/docs s3://aws-bucket/docs \
       --source-endpoint https://s3.dc1.example:9000 --source-profile dc1 \
       --target-profile aws --delete --max-delete 1000
   evac sync /data s3://archive/data --dry-run --report plan.ndjson
-  evac sync /data s3://archive/data --shard auto/8    # Kubernetes Indexed Job`,
-		Args: cobra.ExactArgs(2),
-		RunE: func(cmd *cobra.Command, args []string) error { return runSync(cmd, a, f, args) },
+  evac sync /data s3://archive/data --shard auto/8    # Kubernetes Indexed Job
+  evac -c evac.yaml sync                              # every sync job of the file`,
+		Args: func(_ *cobra.Command, args []string) error {
+			if len(args) != 0 && len(args) != 2 {
+				return usageErrorf("evac sync takes SRC and DST, or none with -c FILE (the file's sync jobs); got %d argument(s)", len(args))
+			}
+			return nil
+		},
+		RunE: func(cmd *cobra.Command, args []string) error { return runSyncJobs(cmd, a, f, args) },
 	}
 	addSyncFlags(cmd.Flags(), f)
 	return cmd
@@ -97,16 +106,18 @@ func addSyncFlags(fs *pflag.FlagSet, f *syncFlags) {
 
 // mergeJob starts from the config file's job (or defaults) and lays the
 // flags that were set on top.
-func mergeJob(cmd *cobra.Command, a *app, f *syncFlags, args []string) (config.SyncJob, error) {
+func mergeJob(cmd *cobra.Command, a *app, f *syncFlags, name string, args []string) (config.SyncJob, error) {
 	job := config.DefaultSync()
-	if f.job != "" {
-		j := a.cfg.Job(f.job)
+	if name != "" {
+		j := a.cfg.Job(name)
 		if j == nil || j.Sync == nil {
-			return job, usageErrorf("--job %q: no sync job of that name in the config file (-c)", f.job)
+			return job, usageErrorf("--job %q: no sync job of that name in the config file (-c)", name)
 		}
 		job = *j.Sync
 	}
-	job.Source, job.Target = args[0], args[1]
+	if len(args) == 2 {
+		job.Source, job.Target = args[0], args[1]
+	}
 	fs := cmd.Flags()
 	config.Override(fs, "workers", &job.Workers, f.workers)
 	config.Override(fs, "part-workers", &job.PartWorkers, f.partWorkers)
@@ -154,8 +165,47 @@ func countTrue(bs ...bool) int {
 	return n
 }
 
-func runSync(cmd *cobra.Command, a *app, f *syncFlags, args []string) error {
-	job, err := mergeJob(cmd, a, f, args)
+// runSyncJobs runs SRC DST, or the config file's sync jobs in file order.
+func runSyncJobs(cmd *cobra.Command, a *app, f *syncFlags, args []string) error {
+	stop, err := startSyncProfile()
+	if err != nil {
+		return err
+	}
+	defer stop()
+	if len(args) == 2 {
+		return runSync(cmd, a, f, f.job, args)
+	}
+	var names []string
+	if f.job != "" {
+		names = []string{f.job}
+	} else {
+		for _, j := range a.cfg.JobsOf(config.KindSync) {
+			names = append(names, j.Name)
+		}
+	}
+	if len(names) == 0 {
+		return usageErrorf("evac sync needs SRC and DST, or -c FILE with at least one sync job")
+	}
+	var errs []error
+	for _, n := range names {
+		if err := runSync(cmd, a, f, n, nil); err != nil {
+			if cmd.Context().Err() != nil || isUsage(err) {
+				return err
+			}
+			a.log.Error("sync job failed", "job", n, "err", err)
+			errs = append(errs, fmt.Errorf("job %s: %w", n, err))
+		}
+	}
+	return jobFailed(errors.Join(errs...))
+}
+
+func isUsage(err error) bool {
+	var u *usageError
+	return errors.As(err, &u)
+}
+
+func runSync(cmd *cobra.Command, a *app, f *syncFlags, name string, args []string) error {
+	job, err := mergeJob(cmd, a, f, name, args)
 	if err != nil {
 		return err
 	}

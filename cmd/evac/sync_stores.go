@@ -88,10 +88,7 @@ func buildSyncConfig(cmd *cobra.Command, a *app, f *syncFlags, job config.SyncJo
 func applyJob(cfg *objsync.Config, f *syncFlags, job config.SyncJob) error {
 	cfg.Workers = job.Workers
 	cfg.Delete, cfg.Force, cfg.DryRun = job.Delete, job.Force, job.DryRun
-	cfg.MaxDelete = -1
-	if job.MaxDelete > 0 {
-		cfg.MaxDelete = job.MaxDelete
-	}
+	cfg.MaxDelete = job.MaxDelete // 0 = no limit
 	cfg.Include, cfg.Exclude, cfg.Priority = job.Include, job.Exclude, job.Priority
 	cfg.BWLimit = int64(job.BWLimit)
 	cfg.ServerSideCopy = objsync.ServerSideCopy(job.ServerSideCopy)
@@ -221,4 +218,18 @@ func targetKind(flag string, loc config.Location, c *config.S3) (objsync.TargetK
 		return objsync.TargetS3Posix, nil
 	}
 	return objsync.TargetS3, nil
+}
+
+// hasCode reports whether err is an S3 API error with one of codes.
+func hasCode(err error, codes ...string) bool {
+	var ae smithy.APIError
+	if !errors.As(err, &ae) {
+		return false
+	}
+	for _, c := range codes {
+		if ae.ErrorCode() == c {
+			return true
+		}
+	}
+	return false
 }

@@ -65,12 +65,36 @@ func TestSyncUsageErrors(t *testing.T) {
 		{[]string{"sync", dir, dir + "/x", "--checksum", "--size-only"}, "exclude each other"},
 		{[]string{"sync", dir + "/sub", dir}, "overlap"},
 		{[]string{"sync", dir, "s3://b", "--server-side-copy", "maybe"}, "--server-side-copy: must be one of auto, always, never"},
-		{[]string{"sync", dir}, "accepts 2 arg(s)"},
+		{[]string{"sync", dir}, "evac sync takes SRC and DST, or none with -c FILE"},
+		{[]string{"sync"}, "evac sync needs SRC and DST, or -c FILE with at least one sync job"},
 	}
 	for _, tc := range tests {
 		code, _, errOut := runEvac(t, tc.args...)
 		if code != 2 || !strings.Contains(errOut, tc.want) {
 			t.Errorf("evac %v: exit %d, stderr %q; want 2 with %q", tc.args, code, errOut, tc.want)
 		}
+	}
+}
+
+func TestSyncJobsFromConfigFile(t *testing.T) {
+	src, dst, j := t.TempDir(), t.TempDir(), t.TempDir()
+	if err := os.WriteFile(filepath.Join(src, "x.txt"), []byte("from the config job"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_ = os.Chtimes(filepath.Join(src, "x.txt"), time.Now().Add(-time.Hour), time.Now().Add(-time.Hour))
+	cfg := filepath.Join(t.TempDir(), "evac.yaml")
+	yaml := "jobs:\n  - name: local\n    sync:\n      source: " + src + "\n      target: " + dst + "\n      journal_dir: " + j + "\n"
+	if err := os.WriteFile(cfg, []byte(yaml), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errOut := runEvac(t, "-c", cfg, "sync", "--json")
+	if code != 0 || !strings.Contains(out, `"copied":1`) {
+		t.Fatalf("exit %d, stdout %q, stderr %q", code, out, errOut)
+	}
+	if got, _ := os.ReadFile(filepath.Join(dst, "x.txt")); string(got) != "from the config job" {
+		t.Fatalf("target: %q", got)
+	}
+	if code, _, errOut := runEvac(t, "-c", cfg, "sync", "--job", "nope"); code != 2 || !strings.Contains(errOut, `--job "nope": no sync job`) {
+		t.Fatalf("unknown job: exit %d %q", code, errOut)
 	}
 }

@@ -9,6 +9,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+
 	"github.com/evac-dev/evac/internal/testenv"
 	"github.com/evac-dev/evac/verify"
 )
@@ -57,5 +60,50 @@ func TestVerifyTablesCLI(t *testing.T) {
 	}
 	if code := run(context.Background(), []string{"verify", "tables", "--source", "x"}, &out, &errOut); code != 2 {
 		t.Fatalf("missing --target: exit %d, want 2", code)
+	}
+}
+
+func TestVerifyObjectsCLI(t *testing.T) {
+	testenv.Require(t)
+	env := testenv.S3(t)
+	bucket := testenv.NewBucket(t)
+	dir := t.TempDir()
+	cli := testenv.S3Client(t)
+	for k, v := range map[string]string{"a.txt": "alpha", "sub/b.txt": "bravo", "sub/c.txt": "charlie"} {
+		if err := os.MkdirAll(filepath.Dir(filepath.Join(dir, k)), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, k), []byte(v), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		body := v
+		if k == "sub/c.txt" {
+			body = "CHARLIE" // same size, other bytes
+		}
+		if _, err := cli.PutObject(context.Background(), &s3.PutObjectInput{Bucket: aws.String(bucket), Key: aws.String(k), Body: strings.NewReader(body)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	t.Setenv("AWS_ACCESS_KEY_ID", env.AccessKey)
+	t.Setenv("AWS_SECRET_ACCESS_KEY", env.SecretKey)
+	t.Setenv("AWS_REGION", env.Region)
+	base := []string{"verify", "objects", dir, "s3://" + bucket, "--target-endpoint", env.Endpoint}
+	var out, errOut bytes.Buffer
+	// A directory has no stored checksums: the default mode can only say sizes match.
+	if code := run(context.Background(), append(base, "--json"), &out, &errOut); code != 0 {
+		t.Fatalf("size-only compare: exit %d\n%s\n%s", code, out.String(), errOut.String())
+	}
+	if err := verify.CheckDigest(out.Bytes()); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out.String(), `"checked_by_size_only": 3`) {
+		t.Fatalf("report does not say the objects were checked by size only:\n%s", out.String())
+	}
+	out.Reset()
+	if code := run(context.Background(), append(base, "--deep"), &out, &errOut); code != 1 {
+		t.Fatalf("--deep: exit %d, want 1\n%s\n%s", code, out.String(), errOut.String())
+	}
+	if !strings.Contains(out.String(), "content_different  sub/c.txt") {
+		t.Fatalf("--deep summary:\n%s", out.String())
 	}
 }

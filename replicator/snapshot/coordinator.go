@@ -27,6 +27,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -62,6 +63,13 @@ type Config struct {
 	MaxInFlight int           // chunks read but not yet emitted (memory bound; default 2*Workers)
 	MaxRetries  int           // re-reads of one chunk before giving up (default 50)
 	Logger      *slog.Logger
+
+	// Inserter, when set, commits emitted chunks in parallel on these
+	// target connections (opened with apply.SessionDSN) instead of
+	// returning them in Result; see insert.go for the ordering rules.
+	Inserter      *sql.DB
+	InsertWorkers int // default 4
+	MaxStmtBytes  int // multi-row INSERT size cap (default 4 MiB)
 }
 
 func (c Config) withDefaults() Config {
@@ -79,6 +87,12 @@ func (c Config) withDefaults() Config {
 	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	if c.InsertWorkers <= 0 {
+		c.InsertWorkers = 4
+	}
+	if c.MaxStmtBytes <= 0 {
+		c.MaxStmtBytes = 4 << 20
 	}
 	return c
 }
@@ -98,6 +112,12 @@ type Coordinator struct {
 		rows, n int
 		took    time.Duration
 	}
+
+	jobs    chan insertJob // parallel inserts (Config.Inserter)
+	insWG   sync.WaitGroup // insert workers
+	pending sync.WaitGroup // chunks submitted, not yet committed
+	queued  []insertJob    // emitted, waiting for Submit
+	insErr  error
 
 	work    chan *planChunk
 	retry   chan *planChunk
@@ -132,6 +152,7 @@ func New(ctx context.Context, cfg Config) (*Coordinator, error) {
 		}
 	}
 	c.checkAllDone()
+	c.startInserters()
 	return c, nil
 }
 
@@ -166,6 +187,9 @@ func (c *Coordinator) addTable(ctx context.Context, spec TableSpec) error {
 		return err
 	}
 	p.rebuild()
+	if p.allCommitted() { // every chunk was recorded, the table record was not
+		p.finished, st.Finished = true, true
+	}
 	c.tables[spec.ID] = p
 	c.order = append(c.order, p)
 	c.locs[p] = chunk.Locator{DB: c.cfg.Source, Key: key}
@@ -247,6 +271,9 @@ type Result struct {
 	Chunks []apply.ChunkRows // chunks completed at this transaction's high watermark(s)
 	Extra  []apply.Stmt      // their chunk-done / table-done records
 	Ranges []chunk.Chunk     // the key ranges of Chunks, same order
+	// Queued counts chunks emitted for parallel insert (Config.Inserter):
+	// the caller commits every earlier event, then calls Submit.
+	Queued int
 }
 
 // Flush reports whether the batch holding this result must be committed
@@ -257,9 +284,12 @@ func (r Result) Flush() bool { return len(r.Chunks) > 0 || len(r.Extra) > 0 }
 func (c *Coordinator) Process(ctx context.Context, txn change.Txn) (Result, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if c.insErr != nil {
+		return Result{}, c.insErr
+	}
 	if txn.DDL != nil {
 		c.invalidateDDL(txn.DDL)
-		return Result{Txn: txn}, nil
+		return Result{Txn: txn}, c.checkKeys(ctx, txn)
 	}
 	rows, highs, err := c.route(ctx, txn)
 	if err != nil {
@@ -291,12 +321,37 @@ func (c *Coordinator) invalidateDDL(d *change.DDL) {
 	}
 }
 
+// checkKeys refuses a DDL that changed the chunking key of a table being
+// copied: its chunk boundaries would no longer mean the same rows.
+func (c *Coordinator) checkKeys(ctx context.Context, txn change.Txn) error {
+	for _, id := range txn.DDL.Tables {
+		p := c.tables[id]
+		if p == nil || p.finished || len(p.chunks) == 0 {
+			continue
+		}
+		k, err := chunk.LoadKey(ctx, c.cfg.Source, id.Schema, id.Name)
+		if err != nil && !errors.Is(err, chunk.ErrNoKey) {
+			continue // dropped or renamed: nothing more will be read from it
+		}
+		if err != nil || strings.Join(k.Names(), ",") != strings.Join(p.key.Names(), ",") {
+			return fmt.Errorf("snapshot %s: its primary/unique key changed during the copy (DDL at %s); evac cannot finish this copy: drop the table on the target, DELETE FROM evac_meta.snapshot_chunk WHERE stream_id='%s' AND db='%s' AND tbl='%s' on the target, and rerun to copy it again",
+				id, txn.Pos, c.cfg.StreamID, id.Schema, id.Name)
+		}
+	}
+	return nil
+}
+
 // complete emits a chunk at its high watermark, or re-queues it when its
 // window was invalidated.
 func (c *Coordinator) complete(pc *planChunk, pos string, res *Result) error {
 	delete(c.tokens, pc.lowTok)
 	delete(c.tokens, pc.highTok)
-	defer func() { <-c.slots }()
+	keepSlot := false
+	defer func() {
+		if !keepSlot {
+			<-c.slots
+		}
+	}()
 	if !pc.readDone {
 		return fmt.Errorf("snapshot %s: high watermark seen before the chunk was read (internal error)", pc.ch)
 	}
@@ -314,11 +369,18 @@ func (c *Coordinator) complete(pc *planChunk, pos string, res *Result) error {
 	if err != nil {
 		return err
 	}
-	p := c.tables[change.TableID{Schema: pc.ch.Key.Schema, Name: pc.ch.Key.Table}]
+	p := c.tables[tableOf(pc.ch)]
+	pc.state, pc.win, pc.rows, pc.rowKeys = done, nil, nil, nil
+	if c.jobs != nil { // parallel: committed by an insert worker (slot freed there) once Submit is called
+		keepSlot = true
+		c.queued = append(c.queued, insertJob{pc: pc, rows: rows, stmt: stmt})
+		res.Queued++
+		return nil
+	}
+	pc.committed = true
 	res.Chunks = append(res.Chunks, apply.ChunkRows{Table: p.id, Columns: pc.cols, Rows: rows})
 	res.Ranges = append(res.Ranges, pc.ch)
 	res.Extra = append(res.Extra, stmt)
-	pc.state, pc.win, pc.rows, pc.rowKeys = done, nil, nil, nil
 	st := c.stats[p.id]
 	st.RowsCopied += int64(len(rows))
 	st.ChunksDone++

@@ -5,6 +5,7 @@ import (
 
 	"github.com/evac-dev/evac/replicator/change"
 	"github.com/evac-dev/evac/replicator/chunk"
+	"github.com/evac-dev/evac/replicator/position"
 )
 
 // state of a planned chunk.
@@ -23,6 +24,11 @@ type planChunk struct {
 	state state
 	win   *window // while open
 	tries int
+	// committed: the chunk's rows are in the target. donePos: for a chunk
+	// recorded by an earlier run, its high-watermark position: events at
+	// or before it are already in its rows (parallel inserts, see insert.go).
+	committed bool
+	donePos   position.Position
 
 	// set by the reader before it commits the high watermark
 	cols     []string
@@ -124,6 +130,24 @@ func (t *tablePlan) locate(ctx context.Context, loc chunk.Locator, keys [][]any)
 		}
 	}
 	return out, nil
+}
+
+// allCommitted reports whether the plan is complete and every chunk's rows
+// are in the target.
+func (t *tablePlan) allCommitted() bool {
+	if !t.complete {
+		return false
+	}
+	for _, c := range t.chunks {
+		if !c.committed {
+			return false
+		}
+	}
+	return true
+}
+
+func tableOf(ch chunk.Chunk) change.TableID {
+	return change.TableID{Schema: ch.Key.Schema, Name: ch.Key.Table}
 }
 
 // allDone reports whether the plan is complete and every chunk is done.

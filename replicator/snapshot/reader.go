@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/go-sql-driver/mysql"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/evac-dev/evac/replicator/chunk"
@@ -174,9 +175,24 @@ func (c *Coordinator) worker(ctx context.Context, slot string) error {
 	}
 }
 
-// copyChunk runs one watermark window: LW, snapshot read, HW.
+// copyChunk runs one watermark window: LW, snapshot read, HW. A read that
+// loses a race with DDL on the table (a column gone between listing and
+// reading, or "table definition has changed") is retried with a new window.
 func (c *Coordinator) copyChunk(ctx context.Context, slot string, pc *planChunk) error {
+	for attempt := 0; ; attempt++ {
+		err := c.copyChunkOnce(ctx, slot, pc)
+		var me *mysql.MySQLError
+		if err == nil || attempt >= 20 || !errors.As(err, &me) || (me.Number != 1054 && me.Number != 1412) {
+			return err
+		}
+		c.cfg.Logger.Debug("chunk read raced with DDL, retrying", "chunk", pc.ch.String(), "err", err)
+	}
+}
+
+func (c *Coordinator) copyChunkOnce(ctx context.Context, slot string, pc *planChunk) error {
 	c.mu.Lock()
+	delete(c.tokens, pc.lowTok)
+	delete(c.tokens, pc.highTok)
 	pc.tries++
 	if pc.tries > c.cfg.MaxRetries {
 		c.mu.Unlock()

@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/evac-dev/evac/replicator/change"
+	"github.com/evac-dev/evac/replicator/position"
 )
 
 // WatermarkTable is the source table whose row events mark chunk windows.
@@ -27,6 +28,7 @@ func (c *Coordinator) route(ctx context.Context, txn change.Txn) ([]change.Row, 
 	}
 	var keep []change.Row
 	var highs []*planChunk
+	isDone := doneAt(txn.Pos)
 	for i, r := range txn.Rows {
 		if r.Table == WatermarkTable {
 			if hc := c.watermark(r); hc != nil {
@@ -40,7 +42,7 @@ func (c *Coordinator) route(ctx context.Context, txn change.Txn) ([]change.Row, 
 			keep = append(keep, r)
 			continue
 		}
-		keep = append(keep, decide(r, lk)...)
+		keep = append(keep, decide(r, lk, isDone)...)
 	}
 	return keep, highs, nil
 }
@@ -50,9 +52,8 @@ func (c *Coordinator) route(ctx context.Context, txn change.Txn) ([]change.Row, 
 // key in an open window is recorded there; otherwise the event is skipped
 // (the chunk copy will carry it). A primary-key change across that line is
 // split into its delete and insert halves.
-func decide(r change.Row, lk *rowKeys) []change.Row {
-	bDone := lk.before != nil && lk.before.state == done
-	aDone := lk.aftr != nil && lk.aftr.state == done
+func decide(r change.Row, lk *rowKeys, isDone func(*planChunk) bool) []change.Row {
+	bDone, aDone := isDone(lk.before), isDone(lk.aftr)
 	switch r.Op {
 	case change.Insert:
 		if aDone {
@@ -90,6 +91,33 @@ func decide(r change.Row, lk *rowKeys) []change.Row {
 		record(lk.aftr, lk.ka, r.Columns, r.After)
 	}
 	return nil
+}
+
+// doneAt returns the test "is this chunk's copy in the target for an event
+// at pos": a chunk emitted in this run is, from its high watermark on; a
+// chunk recorded by an earlier run only for events after its recorded
+// high-watermark position (its rows already carry the earlier ones).
+func doneAt(pos string) func(*planChunk) bool {
+	var at *position.Position
+	parsed := false
+	return func(pc *planChunk) bool {
+		if pc == nil || pc.state != done {
+			return false
+		}
+		if pc.donePos.IsZero() {
+			return true
+		}
+		if !parsed {
+			parsed = true
+			if p, err := position.Parse(pos); err == nil {
+				at = &p
+			}
+		}
+		if at == nil {
+			return true
+		}
+		return at.Contains(pc.donePos) && !pc.donePos.Contains(*at)
+	}
 }
 
 // record notes a key's new state in its chunk's window, if one is open.

@@ -8,6 +8,7 @@ import (
 	"github.com/evac-dev/evac/replicator/apply"
 	"github.com/evac-dev/evac/replicator/change"
 	"github.com/evac-dev/evac/replicator/chunk"
+	"github.com/evac-dev/evac/replicator/position"
 )
 
 // Target-side bookkeeping: a chunk is recorded done in the same target
@@ -58,6 +59,7 @@ func EnsureSourceTables(ctx context.Context, db *sql.DB) error {
 type doneChunk struct {
 	ord    string
 	lo, hi []any
+	pos    string // high-watermark position the chunk was emitted at
 }
 
 // tableProgress is what the target says about one table's snapshot.
@@ -78,19 +80,19 @@ func loadProgress(ctx context.Context, db *sql.DB, stream string, id change.Tabl
 	if tp.finished = n > 0; tp.finished {
 		return tp, nil
 	}
-	rows, err := db.QueryContext(ctx, "SELECT ord, lo, hi FROM `evac_meta`.`snapshot_chunk` WHERE stream_id=? AND db=? AND tbl=? ORDER BY ord",
+	rows, err := db.QueryContext(ctx, "SELECT ord, lo, hi, pos FROM `evac_meta`.`snapshot_chunk` WHERE stream_id=? AND db=? AND tbl=? ORDER BY ord",
 		stream, id.Schema, id.Name)
 	if err != nil {
 		return tp, fmt.Errorf("target: read snapshot chunks of %s: %w", id, err)
 	}
 	defer rows.Close()
 	for rows.Next() {
-		var ord string
+		var ord, pos string
 		var lo, hi []byte
-		if err := rows.Scan(&ord, &lo, &hi); err != nil {
+		if err := rows.Scan(&ord, &lo, &hi, &pos); err != nil {
 			return tp, err
 		}
-		d := doneChunk{ord: ord}
+		d := doneChunk{ord: ord, pos: pos}
 		if d.lo, err = unmarshalKey(lo); err != nil {
 			return tp, err
 		}
@@ -138,7 +140,8 @@ type gap struct {
 func resumePlan(p *tablePlan, tp tableProgress) []gap {
 	var gaps []gap
 	for i, d := range tp.chunks {
-		pc := &planChunk{ch: chunk.Chunk{Key: p.key, Lo: d.lo, Hi: d.hi}, ord: d.ord, state: done}
+		pc := &planChunk{ch: chunk.Chunk{Key: p.key, Lo: d.lo, Hi: d.hi}, ord: d.ord, state: done, committed: true}
+		pc.donePos, _ = position.Parse(d.pos) // unparsable: treated as done at the checkpoint
 		switch {
 		case i == 0 && d.lo != nil:
 			gaps = append(gaps, gap{lo: nil, hi: d.lo, prefix: "."})

@@ -6,6 +6,7 @@ import (
 
 	"github.com/evac-dev/evac/replicator/change"
 	"github.com/evac-dev/evac/replicator/chunk"
+	"github.com/evac-dev/evac/replicator/position"
 )
 
 var intKey = chunk.Key{Schema: "d", Table: "t", Index: "PRIMARY", Columns: []chunk.Column{{Name: "id", Kind: chunk.KindInt}}}
@@ -163,5 +164,31 @@ func TestKeyRoundTrip(t *testing.T) {
 	out, err := unmarshalKey([]byte(s.(string)))
 	if err != nil || encodeKey(out) != encodeKey(in) {
 		t.Fatalf("round trip %v -> %v (%v)", in, out, err)
+	}
+}
+
+func TestDoneAtRecordedPosition(t *testing.T) {
+	hw, err := position.Parse("0-1-10")
+	if err != nil {
+		t.Fatal(err)
+	}
+	recorded := &planChunk{state: done, donePos: hw}
+	thisRun := &planChunk{state: done}
+	cases := []struct {
+		pos  string
+		pc   *planChunk
+		want bool
+	}{
+		{"0-1-9", recorded, false},  // before its HW: its rows carry the event
+		{"0-1-10", recorded, false}, // the HW itself
+		{"0-1-11", recorded, true},  // after: applies
+		{"0-1-5", thisRun, true},
+		{"0-1-11", &planChunk{state: pending}, false},
+		{"0-1-11", nil, false},
+	}
+	for _, c := range cases {
+		if got := doneAt(c.pos)(c.pc); got != c.want {
+			t.Errorf("doneAt(%s) = %v, want %v", c.pos, got, c.want)
+		}
 	}
 }

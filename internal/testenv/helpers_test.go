@@ -2,10 +2,15 @@ package testenv_test
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"runtime"
+	"strings"
 	"sync"
 	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/evac-dev/evac/internal/testenv"
 )
@@ -108,4 +113,44 @@ func TestMissingEnvFailsWithClearMessage(t *testing.T) {
 	if !r.fatal || r.msg != want {
 		t.Fatalf("fatal=%v msg=%q\nwant %q", r.fatal, r.msg, want)
 	}
+}
+
+func TestFreshDatabaseAndNewBucketCleanUp(t *testing.T) {
+	src, dst := testenv.SourceDB(t), testenv.TargetDB(t)
+	c := testenv.S3Client(t)
+	var dbName, bucket string
+	r := run(t, func(tb testing.TB) {
+		dbName = testenv.FreshDatabase(tb)
+		bucket = testenv.NewBucket(tb)
+		testenv.Exec(tb, src, "CREATE TABLE `"+dbName+"`.t (id INT PRIMARY KEY)")
+		for _, key := range []string{"a", "dir/b", "dir/sub/c"} {
+			if _, err := c.PutObject(context.Background(), &s3.PutObjectInput{Bucket: aws.String(bucket), Key: aws.String(key), Body: strings.NewReader(key)}); err != nil {
+				tb.Fatalf("put %s: %v", key, err)
+			}
+		}
+		for _, db := range []*sql.DB{src, dst} {
+			if n := countSchemas(tb, db, dbName); n != 1 {
+				tb.Fatalf("database %s exists %d times, want 1 on each server", dbName, n)
+			}
+		}
+	})
+	if r.fatal || r.skipped {
+		t.Fatalf("helpers: %s", r.msg)
+	}
+	for _, db := range []*sql.DB{src, dst} {
+		if n := countSchemas(t, db, dbName); n != 0 {
+			t.Errorf("database %s still exists after cleanup", dbName)
+		}
+	}
+	if _, err := c.HeadBucket(context.Background(), &s3.HeadBucketInput{Bucket: aws.String(bucket)}); err == nil {
+		t.Errorf("bucket %s still exists after cleanup", bucket)
+	}
+}
+
+func countSchemas(tb testing.TB, db *sql.DB, name string) int {
+	var n int
+	if err := db.QueryRow("SELECT COUNT(*) FROM information_schema.schemata WHERE schema_name = ?", name).Scan(&n); err != nil {
+		tb.Fatalf("count schemata: %v", err)
+	}
+	return n
 }
