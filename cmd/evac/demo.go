@@ -28,7 +28,7 @@ func init() { commands = append(commands, newDemoCmd) }
 
 type demoFlags struct {
 	source, target, endpoint, accessKey, secretKey, region, bucket, dir string
-	rows, files                                                          int
+	rows, files                                                         int
 }
 
 func newDemoCmd(a *app) *cobra.Command {
