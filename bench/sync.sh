@@ -8,6 +8,13 @@
 # Each tool writes to its own fresh bucket. Wall time and peak RSS come from
 # /usr/bin/time. Prints "RATIO ..." lines (bench/run.sh collects them).
 # Scale down: SMALL_N=2000 LARGE_N=4 LARGE_MIB=128 DIFF_N=1000000 bench/sync.sh
+#
+# PRIVATE_VGW=1 (default) runs the benchmark against a private versitygw
+# (same binary and flags as the test environment's, on a free port), so
+# other users of the shared server do not land in the numbers, and reports
+# the server's CPU seconds per run (on one machine client and server share
+# the cores). KEEP_ALIVE=1 adds --keep-alive (versitygw's default closes the
+# connection after every request). PRIVATE_VGW=0 uses EVAC_TEST_S3_ENDPOINT.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 ROOT=$PWD
@@ -17,16 +24,35 @@ LARGE_MIB=${LARGE_MIB:-256}
 DIFF_N=${DIFF_N:-10000000}
 WORKERS=${WORKERS:-64}
 PEERS=${PEERS:-/root/go/bin}
+PRIVATE_VGW=${PRIVATE_VGW:-1}
+KEEP_ALIVE=${KEEP_ALIVE:-0}
 : "${EVAC_TEST_S3_ENDPOINT:?load the test environment: set -a; . .testenv/env; set +a}"
 E=$EVAC_TEST_S3_ENDPOINT
+S3ROOT=$EVAC_TEST_S3_ROOT
 export AWS_ACCESS_KEY_ID=$EVAC_TEST_S3_ACCESS_KEY AWS_SECRET_ACCESS_KEY=$EVAC_TEST_S3_SECRET_KEY AWS_REGION=${EVAC_TEST_S3_REGION:-us-east-1}
+WORK=$(mktemp -d /tmp/evac-bench-sync.XXXXXX)
+VGW_PID=""
+if [[ $PRIVATE_VGW == 1 ]]; then
+	: "${EVAC_TEST_VERSITYGW_BIN:?load the test environment (EVAC_TEST_VERSITYGW_BIN)}"
+	port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+	S3ROOT=$WORK/s3root
+	mkdir -p "$S3ROOT"
+	ka=()
+	[[ $KEEP_ALIVE == 1 ]] && ka=(--keep-alive)
+	ROOT_ACCESS_KEY_ID=$AWS_ACCESS_KEY_ID ROOT_SECRET_ACCESS_KEY=$AWS_SECRET_ACCESS_KEY "$EVAC_TEST_VERSITYGW_BIN" \
+		--port "127.0.0.1:$port" --region "$AWS_REGION" --quiet "${ka[@]}" posix "$S3ROOT" </dev/null >"$WORK/versitygw.log" 2>&1 &
+	VGW_PID=$!
+	E=http://127.0.0.1:$port
+	for _ in $(seq 1 100); do curl -s -o /dev/null "$E/" && break; sleep 0.1; done
+	echo "== private versitygw on $E (pid $VGW_PID, keep-alive $KEEP_ALIVE)"
+fi
 export RCLONE_CONFIG_BENCH_TYPE=s3 RCLONE_CONFIG_BENCH_PROVIDER=Other RCLONE_CONFIG_BENCH_ENDPOINT=$E \
 	RCLONE_CONFIG_BENCH_ACCESS_KEY_ID=$AWS_ACCESS_KEY_ID RCLONE_CONFIG_BENCH_SECRET_ACCESS_KEY=$AWS_SECRET_ACCESS_KEY \
 	RCLONE_CONFIG_BENCH_REGION=$AWS_REGION RCLONE_CONFIG_BENCH_FORCE_PATH_STYLE=true
-WORK=$(mktemp -d /tmp/evac-bench-sync.XXXXXX)
 BUCKETS=()
 cleanup() {
-	for b in "${BUCKETS[@]}"; do rm -rf "${EVAC_TEST_S3_ROOT:?}/$b"; done
+	if [[ -n $VGW_PID ]]; then kill "$VGW_PID" 2>/dev/null; wait "$VGW_PID" 2>/dev/null || true; fi
+	for b in "${BUCKETS[@]}"; do rm -rf "${S3ROOT:?}/$b"; done
 	rm -rf "$WORK"
 }
 trap cleanup EXIT
@@ -41,19 +67,28 @@ newbucket() { # newbucket NAME: creates bench-NAME-<random> as $b, remembered fo
 	BUCKETS+=("$b")
 }
 
+# vgwcpu: CPU seconds the private versitygw used so far ("" if shared).
+vgwcpu() {
+	if [[ -n $VGW_PID ]]; then awk -v t="$(getconf CLK_TCK)" '{ printf "%.2f", ($14 + $15) / t }' "/proc/$VGW_PID/stat"; fi
+}
+
 # measure LABEL CMD...: runs CMD, records seconds and peak RSS (KiB) in $WORK/LABEL.
 measure() {
 	local label=$1; shift
 	sync; echo 3 >/proc/sys/vm/drop_caches 2>/dev/null || true
-	/usr/bin/time -f "%e %M" -o "$WORK/$label.time" "$@" >"$WORK/$label.out" 2>"$WORK/$label.err" || {
+	local c0; c0=$(vgwcpu)
+	/usr/bin/time -f "%e %M %U %S" -o "$WORK/$label.time" "$@" >"$WORK/$label.out" 2>"$WORK/$label.err" || {
 		echo "FAILED: $label: $*"; tail -5 "$WORK/$label.err"; return 1; }
-	read -r secs rss <"$WORK/$label.time"
-	printf '%-28s %8.2f s  %8d KiB peak RSS\n' "$label" "$secs" "$rss"
+	read -r secs rss usr sys <"$WORK/$label.time"
+	local server=""
+	[[ -z $VGW_PID ]] || server=$(awk -v a="$c0" -v b="$(vgwcpu)" 'BEGIN { printf "  server CPU %.2f s", b - a }')
+	printf '%-28s %8.2f s  %8d KiB peak RSS  client CPU %.2f s%s\n' "$label" "$secs" "$rss" "$(awk -v u="$usr" -v s="$sys" 'BEGIN { print u + s }')" "$server"
 }
 secs() { cut -d' ' -f1 "$WORK/$1.time"; }
 rss() { cut -d' ' -f2 "$WORK/$1.time"; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }'; }
 
+echo "== $(date -u +%FT%TZ) load: $(uptime | sed 's/.*load average/load average/')"
 echo "== data: $SMALL_N x 4 KiB, $LARGE_N x $LARGE_MIB MiB ($WORK)"
 mkdir -p "$WORK/small" "$WORK/large"
 python3 - "$WORK/small" "$SMALL_N" <<'PY'
@@ -104,6 +139,7 @@ cat "$WORK/diff-d.out"
 fast_a=$(awk -v x="$(secs s5cmd-a)" -v y="$(secs rclone-a)" 'BEGIN { print (x < y) ? x : y }')
 fast_c=$(awk -v x="$(secs s5cmd-c)" -v y="$(secs rclone-c)" 'BEGIN { print (x < y) ? x : y }')
 mb=$((LARGE_N * LARGE_MIB))
+echo "== $(date -u +%FT%TZ) load: $(uptime | sed 's/.*load average/load average/')"
 echo "== results (MiB/s for (b): evac $(ratio $mb "$(secs evac-b)"), curl $(ratio $mb "$(secs curl-b)"), s5cmd $(ratio $mb "$(secs s5cmd-b)"), rclone $(ratio $mb "$(secs rclone-b)"))"
 echo "RATIO sync-a-small faster-peer/evac=$(ratio "$fast_a" "$(secs evac-a)") (higher is better; goal >= 1.5)"
 echo "RATIO sync-c-resync faster-peer/evac=$(ratio "$fast_c" "$(secs evac-c)") (higher is better; goal >= 1.5)"

@@ -15,7 +15,7 @@ import (
 // sum is one chunk's aggregate on one side.
 type sum struct {
 	Rows  int64
-	LaneA string // exact DECIMAL sum of the first 64-bit half of each row's MD5
+	LaneA string // exact DECIMAL sum of the first 64 bits of each row hash
 	LaneB string // XOR of the second 64-bit half
 }
 

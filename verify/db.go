@@ -140,10 +140,28 @@ func rowParts(c column) []string {
 		}
 		return []string{fmt.Sprintf("COALESCE(CONCAT(%s,','),'N')", e)}
 	}
-	if c.NotNull {
-		return []string{fmt.Sprintf("LENGTH(%s)", e), "':'", e}
+	n := fmt.Sprintf("LENGTH(%s)", e)
+	if isPlainString(c) {
+		// Same number (a string's bytes are its CAST AS BINARY bytes),
+		// without evaluating the CAST a second time.
+		n = fmt.Sprintf("OCTET_LENGTH(%s)", chunk.QuoteIdent(c.Name))
 	}
-	return []string{fmt.Sprintf("COALESCE(CONCAT(LENGTH(%s),':',%s),'N')", e, e)}
+	if c.NotNull {
+		return []string{n, "':'", e}
+	}
+	return []string{fmt.Sprintf("COALESCE(CONCAT(%s,':',%s),'N')", n, e)}
+}
+
+// isPlainString reports character and byte string columns, whose
+// OCTET_LENGTH is the length of their stored bytes (unlike JSON, ENUM/SET
+// or spatial columns, which keep the CAST-based length).
+func isPlainString(c column) bool {
+	switch c.DataType {
+	case "char", "varchar", "tinytext", "text", "mediumtext", "longtext",
+		"binary", "varbinary", "tinyblob", "blob", "mediumblob", "longblob":
+		return true
+	}
+	return false
 }
 
 // rowExpr is the prefix-free encoding of a whole row (see rowParts).

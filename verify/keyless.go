@@ -54,7 +54,7 @@ func (v *tableVerifier) keyless(ctx context.Context, j *tableJob) error {
 }
 
 // keylessFixes repairs rows of a keyless table by content: extra copies
-// are deleted by row hash (DELETE ... WHERE MD5(row) = h LIMIT n), missing
+// are deleted by row hash (DELETE ... WHERE <row hash> = h LIMIT n), missing
 // copies are inserted with the source row's values.
 func (v *tableVerifier) keylessFixes(ctx context.Context, j *tableJob, diffs []RowDiff) ([]string, error) {
 	var out []string

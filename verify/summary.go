@@ -65,7 +65,7 @@ func WriteSummary(w io.Writer, r *Report) {
 
 func describeRow(d RowDiff) string {
 	if d.RowHash != "" {
-		return fmt.Sprintf("row md5 %s: %d on source, %d on target", d.RowHash, d.SourceCount, d.TargetCount)
+		return fmt.Sprintf("row hash %s: %d on source, %d on target", d.RowHash, d.SourceCount, d.TargetCount)
 	}
 	names := make([]string, 0, len(d.Key))
 	for k := range d.Key {

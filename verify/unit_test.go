@@ -82,11 +82,12 @@ func TestRowExpr(t *testing.T) {
 	}{
 		{"nullable", []column{{Name: "id", DataType: "int"}, {Name: "f", DataType: "float"}, {Name: "s", DataType: "varchar"}, {Name: "b", DataType: "bit"}},
 			"CONCAT(COALESCE(CONCAT(`id`,','),'N'),COALESCE(CONCAT(" + fl + ",','),'N')," +
-				"COALESCE(CONCAT(LENGTH(CAST(`s` AS BINARY)),':',CAST(`s` AS BINARY)),'N'),COALESCE(CONCAT(CONCAT(`b` + 0),','),'N'))"},
+				"COALESCE(CONCAT(OCTET_LENGTH(`s`),':',CAST(`s` AS BINARY)),'N'),COALESCE(CONCAT(CONCAT(`b` + 0),','),'N'))"},
 		{"not null", []column{{Name: "id", DataType: "int", NotNull: true}, {Name: "f", DataType: "float", NotNull: true},
 			{Name: "s", DataType: "varchar", NotNull: true}, {Name: "d", DataType: "datetime", NotNull: true}},
-			"CONCAT(`id`,','," + fl + ",',',LENGTH(CAST(`s` AS BINARY)),':',CAST(`s` AS BINARY),`d`,',')"},
-		{"one nullable string", []column{{Name: "s", DataType: "blob"}}, "COALESCE(CONCAT(LENGTH(CAST(`s` AS BINARY)),':',CAST(`s` AS BINARY)),'N')"},
+			"CONCAT(`id`,','," + fl + ",',',OCTET_LENGTH(`s`),':',CAST(`s` AS BINARY),`d`,',')"},
+		{"one nullable blob", []column{{Name: "s", DataType: "blob"}}, "COALESCE(CONCAT(OCTET_LENGTH(`s`),':',CAST(`s` AS BINARY)),'N')"},
+		{"one nullable enum", []column{{Name: "s", DataType: "enum"}}, "COALESCE(CONCAT(LENGTH(CAST(`s` AS BINARY)),':',CAST(`s` AS BINARY)),'N')"},
 	}
 	for _, c := range cases {
 		if got := rowExpr(c.cols); got != c.want {
@@ -127,5 +128,26 @@ func TestDiffKeys(t *testing.T) {
 	}
 	if msg := diffKeys(k("utf8mb4_general_ci"), k("utf8mb4_bin")); msg != "key column a collation differs: source utf8mb4_general_ci vs target utf8mb4_bin" {
 		t.Fatal(msg)
+	}
+}
+
+func TestStartSizeCarriesRate(t *testing.T) {
+	v := &tableVerifier{opt: TableOptions{}}
+	v.opt.defaults()
+	a := &tableJob{rowLen: 200}
+	if n := v.startSize(a); n != 1000 {
+		t.Fatalf("first table starts at %d rows, want MinChunkRows 1000", n)
+	}
+	a.size.Store(1000)
+	v.adapt(a, 1000, 10*time.Millisecond) // 100k rows/s of 200-byte rows
+	b := &tableJob{rowLen: 400}
+	if n := v.startSize(b); n != 25000 { // twice as wide: 50k rows/s x 500ms
+		t.Fatalf("next table starts at %d rows, want 25000", n)
+	}
+	if n := v.startSize(&tableJob{rowLen: 1}); n != 200000 {
+		t.Fatalf("narrow rows start at %d, want the 200000-row cap", n)
+	}
+	if n := v.startSize(&tableJob{}); n != 1000 {
+		t.Fatalf("unknown row length starts at %d, want 1000", n)
 	}
 }
