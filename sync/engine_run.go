@@ -250,6 +250,9 @@ func (e *engine) runDeletes(ctx context.Context) error {
 	if e.listErr != nil {
 		return nil
 	}
+	if lp, ok := e.cfg.Source.(interface{ ListProblems() int64 }); ok && lp.ListProblems() > 0 {
+		return fmt.Errorf("refusing --delete: %d source entries could not be read during the listing (see the warnings above: broken symlinks, permissions, unmounted volumes); nothing was deleted", lp.ListProblems())
+	}
 	if !e.sourceSeen {
 		return fmt.Errorf("refusing --delete: the source %s listed no objects (wrong path or prefix, or an unmounted volume?); nothing was deleted", e.cfg.Source)
 	}

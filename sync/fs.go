@@ -13,6 +13,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
 )
@@ -30,6 +31,28 @@ type FSStore struct {
 	root   string // absolute, cleaned, no trailing '/'
 	follow bool
 	log    *slog.Logger
+	// problems counts entries that exist but could not be listed (broken
+	// followed symlink, permission denied, stat failure): the listing goes
+	// on, but it is incomplete, so the engine must not delete on it.
+	problems atomic.Int64
+}
+
+// ListProblems returns how many entries that exist could not be listed
+// since the store was opened. A sync deletes nothing while it is non-zero:
+// a broken symlink to an unmounted volume must not read as "all deleted".
+func (s *FSStore) ListProblems() int64 { return s.problems.Load() }
+
+// problem logs an entry that exists but cannot be listed and counts it.
+func (w *fsWalker) problem(msg, path string, err error) {
+	w.s.problems.Add(1)
+	w.s.log.Warn(msg+"; --delete is skipped this run", "path", path, "err", err)
+}
+
+// gone reports whether the entry at path itself no longer exists (a real
+// removal during the listing, as opposed to one that cannot be read).
+func gone(path string) bool {
+	_, err := os.Lstat(path)
+	return errors.Is(err, fs.ErrNotExist)
 }
 
 var _ Store = (*FSStore)(nil)
@@ -146,7 +169,11 @@ func (w *fsWalker) descend(key string) bool {
 	}
 	fi, err := os.Stat(w.s.path(key))
 	if err != nil {
-		w.s.log.Warn("skipping directory that vanished or cannot be read", "path", w.s.path(key), "err", err)
+		if gone(w.s.path(key)) {
+			w.s.log.Warn("skipping directory that vanished during the listing", "path", w.s.path(key))
+		} else {
+			w.problem("cannot read directory", w.s.path(key), err)
+		}
 		return true
 	}
 	id := devIno(fi)
@@ -167,6 +194,10 @@ func (w *fsWalker) file(key string, link bool) (Object, bool) {
 		statf = os.Stat
 	}
 	fi, err := statf(w.s.path(key))
+	if err != nil && !gone(w.s.path(key)) {
+		w.problem("cannot stat file", w.s.path(key), err)
+		return Object{}, false
+	}
 	if err != nil || !fi.Mode().IsRegular() {
 		w.s.log.Warn("skipping file that vanished or changed type during the listing", "path", w.s.path(key), "err", err)
 		return Object{}, false
@@ -220,7 +251,9 @@ func (w *fsWalker) entry(dir string, de fs.DirEntry) (fsEntry, bool) {
 	info, err := os.Stat(p)
 	switch {
 	case err != nil:
-		w.s.log.Warn("skipping broken symlink", "path", p, "err", err)
+		// Its target may be an unmounted volume: what it held must not
+		// look deleted.
+		w.problem("cannot follow symlink", p, err)
 	case info.IsDir():
 		return fsEntry{name: de.Name() + "/", isDir: true, link: true}, true
 	case info.Mode().IsRegular():

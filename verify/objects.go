@@ -27,7 +27,22 @@ type ObjectOptions struct {
 	Deep    bool // re-read both sides and hash the bytes
 	Workers int  // concurrent HEAD/GET pairs (default 32)
 	MaxList int  // differing keys listed (the counts stay exact; default 10000)
+	// AllowSizeOnly accepts objects whose content could be compared by size
+	// only (no stored checksum on either side, no --deep) as a match. Off by
+	// default: a size match proves nothing about the bytes, so such a run is
+	// "unverified" and its verdict FAIL.
+	AllowSizeOnly bool
 }
+
+// Object-check statuses beyond match/differ.
+const (
+	// StatusUnverified: nothing differs, but some objects could be compared
+	// by size only; rerun with --deep (or --allow-size-only to accept).
+	StatusUnverified = "unverified"
+	// StatusEmptySource: the source listing was empty, which is far more
+	// often a wrong path or prefix than an empty dataset.
+	StatusEmptySource = "empty_source"
+)
 
 // Object difference kinds.
 const (
@@ -144,11 +159,22 @@ func Objects(ctx context.Context, src, dst objsync.Store, opt ObjectOptions, log
 	sort.Slice(c.res.Prefixes, func(i, j int) bool { return c.res.Prefixes[i].Prefix < c.res.Prefixes[j].Prefix })
 	sort.Strings(c.res.SizeOnlyKeys)
 	sort.Slice(c.res.Diffs, func(i, j int) bool { return c.res.Diffs[i].Key < c.res.Diffs[j].Key })
-	c.res.Status = StatusMatch
-	if c.res.Differing > 0 {
-		c.res.Status = StatusDiffer
-	}
+	c.res.Status = objectsStatus(c.res, opt)
 	return c.res, nil
+}
+
+// objectsStatus is the verdict of one comparison: differences first, then
+// an empty source, then objects compared by size only.
+func objectsStatus(r ObjectsResult, opt ObjectOptions) string {
+	switch {
+	case r.Differing > 0:
+		return StatusDiffer
+	case r.SourceObjects == 0:
+		return StatusEmptySource
+	case r.SizeOnly > 0 && !opt.AllowSizeOnly:
+		return StatusUnverified
+	}
+	return StatusMatch
 }
 
 type objCompare struct {
@@ -258,6 +284,16 @@ func (c *objCompare) content(ctx context.Context, key string) error {
 	if err != nil {
 		return fmt.Errorf("stat target %s: %w", key, err)
 	}
+	if so.Checksum == "" && to.Checksum != "" {
+		// A local source has no stored checksum, but reading it is cheap
+		// (no transfer): hash it with the target's algorithm, so the bytes
+		// are compared without a single GET on the target.
+		if sum, ok, err := localChecksum(ctx, c.src, key, to.Checksum); err != nil {
+			return fmt.Errorf("read source %s: %w", key, err)
+		} else if ok {
+			so.Checksum = sum
+		}
+	}
 	comparable := so.Checksum != "" && algo(so.Checksum) == algo(to.Checksum)
 	if comparable && so.Checksum != to.Checksum {
 		c.record(ObjectDiff{Key: key, Kind: ObjChecksum, SourceSize: so.Size, TargetSize: to.Size, SourceChecksum: so.Checksum, TargetChecksum: to.Checksum}, "")
@@ -274,6 +310,29 @@ func (c *objCompare) content(ctx context.Context, key string) error {
 	}
 	c.mu.Unlock()
 	return nil
+}
+
+// localChecksum hashes a filesystem source object with the algorithm of
+// the target's stored checksum ("CRC64NVME:…"); ok is false when the source
+// is not local or the algorithm is unknown.
+func localChecksum(ctx context.Context, src objsync.Store, key, targetSum string) (string, bool, error) {
+	if _, local := src.(*objsync.FSStore); !local {
+		return "", false, nil
+	}
+	alg, _, ok := objsync.SplitChecksum(targetSum)
+	if !ok {
+		return "", false, nil
+	}
+	r, err := src.Open(ctx, key, objsync.OpenOptions{Length: -1})
+	if err != nil {
+		return "", false, err
+	}
+	defer r.Close()
+	h := objsync.NewHashingReader(r, alg)
+	if _, err := io.Copy(io.Discard, h); err != nil {
+		return "", false, err
+	}
+	return h.Checksum(), true, nil
 }
 
 // deep hashes both sides' bytes.

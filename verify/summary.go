@@ -41,6 +41,12 @@ func WriteSummary(w io.Writer, r *Report) {
 	for _, o := range r.Objects {
 		fmt.Fprintf(w, "  objects %s -> %s: %s, %d differ; %d by ETag (MD5), %d by stored checksum, %d by content, %d by size only\n",
 			o.Source, o.Target, o.Status, o.Differing, o.ByETag, o.ByChecksum, o.ByContent, o.SizeOnly)
+		switch o.Status {
+		case StatusUnverified:
+			fmt.Fprintf(w, "      %d object(s) could be compared by size only (no stored checksum): rerun with --deep to compare the bytes, or --allow-size-only to accept\n", o.SizeOnly)
+		case StatusEmptySource:
+			fmt.Fprintf(w, "      the source listing is empty: check the path or prefix (an empty source proves nothing)\n")
+		}
 		shown := 0
 		for _, p := range o.Prefixes {
 			if p.Differing > 0 && shown < maxSummaryLines {

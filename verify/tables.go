@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sort"
 	"strings"
 	gosync "sync"
 	"sync/atomic"
@@ -80,12 +81,14 @@ func listTables(ctx context.Context, db *sql.DB, opt TableOptions) ([]string, er
 	tbls := setOf(opt.Tables)
 	skip := setOf(opt.Exclude)
 	var out []string
+	seen := map[string]bool{}
 	for rows.Next() {
 		var s, t string
 		if err := rows.Scan(&s, &t); err != nil {
 			return nil, err
 		}
 		full := s + "." + t
+		seen[full], seen[s] = true, true
 		switch {
 		case systemSchemas[s] || skip[full]:
 		case len(tbls) > 0 && !tbls[full]:
@@ -97,10 +100,33 @@ func listTables(ctx context.Context, db *sql.DB, opt TableOptions) ([]string, er
 	if err := rows.Err(); err != nil {
 		return nil, err
 	}
+	if err := missingNames(seen, opt.Databases, opt.Tables); err != nil {
+		return nil, err
+	}
 	if len(out) == 0 {
 		return nil, fmt.Errorf("no tables to verify on the source (databases %v, tables %v): check --databases/--tables and the user's SELECT grants", opt.Databases, opt.Tables)
 	}
 	return out, nil
+}
+
+// missingNames fails on every requested database or table that the source
+// does not have: a typo must not shrink the verification silently to the
+// names that happen to exist.
+func missingNames(seen map[string]bool, databases, tables []string) error {
+	var missing []string
+	for _, group := range [][]string{databases, tables} {
+		for name := range setOf(group) {
+			if !seen[name] {
+				missing = append(missing, name)
+			}
+		}
+	}
+	if len(missing) == 0 {
+		return nil
+	}
+	sort.Strings(missing)
+	return fmt.Errorf("not on the source: %s; check the spelling in --databases/--tables (tables as db.table) and the user's SELECT grants",
+		strings.Join(missing, ", "))
 }
 
 func setOf(list []string) map[string]bool {
@@ -123,6 +149,7 @@ type tableJob struct {
 	key          chunk.Key
 	size         atomic.Int64 // current chunk size in rows
 	rowLen       int64        // source AVG_ROW_LENGTH estimate (0 = unknown)
+	estRows      int64        // source TABLE_ROWS estimate (-1 = unknown)
 	mu           gosync.Mutex
 	res          *TableResult
 	start        time.Time

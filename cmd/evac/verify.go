@@ -50,6 +50,7 @@ type verifyFlags struct {
 	// objects
 	deep             bool
 	objectWorkers    int
+	allowSizeOnly    bool
 	include, exclObj []string
 	src3, dst3       *config.S3Flags
 }
@@ -144,6 +145,7 @@ func newVerifyObjectsCmd(a *app, f *verifyFlags) *cobra.Command {
 	fs := cmd.Flags()
 	fs.BoolVar(&f.deep, "deep", false, "re-read both sides and compare SHA-256 of the bytes (finds corruption behind a stale stored checksum)")
 	fs.IntVar(&f.objectWorkers, "workers", d.Workers, "objects compared at once")
+	fs.BoolVar(&f.allowSizeOnly, "allow-size-only", false, "accept objects that can be compared by size only (no stored checksum on either side) as a match; default: such a run is unverified (FAIL)")
 	fs.StringSliceVar(&f.include, "include", nil, "compare only keys matching these patterns (as in evac sync)")
 	fs.StringSliceVar(&f.exclObj, "exclude", nil, "skip keys matching these patterns (as in evac sync)")
 	f.src3 = config.AddS3Flags(fs, "source")
@@ -350,7 +352,7 @@ func verifyObjectsJob(cmd *cobra.Command, a *app, f *verifyFlags, o *config.Veri
 	if err != nil {
 		return err
 	}
-	oo := verify.ObjectOptions{Deep: o.Deep, Workers: o.Workers}
+	oo := verify.ObjectOptions{Deep: o.Deep, Workers: o.Workers, AllowSizeOnly: f.allowSizeOnly}
 	if len(o.Include) > 0 || len(o.Exclude) > 0 {
 		flt, err := objsync.NewFilter(o.Include, o.Exclude)
 		if err != nil {
