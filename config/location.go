@@ -47,6 +47,10 @@ func ParseLocation(raw, base string) (Location, error) {
 		if bucket == "" {
 			return l, fmt.Errorf("%q has no bucket: write s3://BUCKET/PREFIX", raw)
 		}
+		if strings.ContainsAny(bucket, "@:") {
+			// Never echo it: the part before '@' is most likely a key pair.
+			return l, fmt.Errorf("an s3:// address must not carry credentials (user:secret@bucket): write s3://BUCKET/PREFIX and give keys with a profile (--source-profile/--target-profile), AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY or the config file")
+		}
 		l.Kind, l.Bucket, l.Prefix = S3Kind, bucket, strings.TrimSuffix(prefix, "/")
 		return l, nil
 	case strings.Contains(raw, "://") && !strings.HasPrefix(raw, "file://"):

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/evac-dev/evac/internal/logging"
 	"net"
 	"net/http"
 	"time"
@@ -68,6 +69,8 @@ func NewS3Client(ctx context.Context, c S3ClientConfig) (*s3.Client, error) {
 		config.WithRetryer(func() aws.Retryer { return newRetryer(c) }),
 		config.WithRequestChecksumCalculation(aws.RequestChecksumCalculationWhenRequired),
 		config.WithResponseChecksumValidation(aws.ResponseChecksumValidationWhenRequired),
+		// SDK warnings go through evac's redacting logger, not raw stderr.
+		config.WithLogger(logging.Smithy()),
 	}
 	if c.HTTPClient != nil {
 		opts = append(opts, config.WithHTTPClient(c.HTTPClient))

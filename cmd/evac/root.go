@@ -62,6 +62,7 @@ import (
 	"log/slog"
 	"strings"
 
+	"github.com/go-sql-driver/mysql"
 	"github.com/spf13/cobra"
 
 	"github.com/evac-dev/evac/config"
@@ -157,6 +158,10 @@ func (a *app) setup(cmd *cobra.Command, _ []string) error {
 		return usageErrorf("--log-format: %w", err)
 	}
 	a.log = log
+	// Libraries that log by themselves (AWS SDK, go-sql-driver) write
+	// through slog.Default: make it this redacting logger.
+	slog.SetDefault(log)
+	_ = mysql.SetLogger(logging.MySQLDriver{})
 	if a.configPath != "" {
 		cfg, err := config.Load(a.configPath)
 		if err != nil {
