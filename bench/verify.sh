@@ -6,13 +6,16 @@
 #            pass on the source alone (on a real replica it needs a second pass, so this favours it).
 #   objects: VERIFY_OBJECTS x 4 KiB objects (default 20000) in two buckets with identical content.
 #            evac verify objects (stored checksums, 0 GET) vs rclone check; --deep vs rclone check --download.
+# VERIFY_REPEAT (default 3) alternates the tools that many times on the same data.
 # Prints "RATIO name peer/evac=X" lines (higher is better for evac; goal >= 1.0 tables, >= 1.5 objects).
 # Needs the test servers (.testenv/env loaded by bench/run.sh) and the peers from install-peers.sh.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
-EVAC=${EVAC_BIN:-bin/evac}
-[[ -x $EVAC ]] || go build -o "$EVAC" ./cmd/evac
+mkdir -p bench/out
+EVAC=${EVAC_BIN:-bench/out/evac-verify}
+[[ -n ${EVAC_BIN:-} ]] || go build -o "$EVAC" ./cmd/evac # always the current tree, never a stale bin/evac
 TABLES=${VERIFY_TABLES:-8} ROWS=${VERIFY_ROWS:-500000} OBJECTS=${VERIFY_OBJECTS:-20000}
+REPEAT=${VERIFY_REPEAT:-3} # alternating runs of each tool; the median ratio is printed (the machine is shared and noisy)
 DB=evac_bench_verify
 PATH=$PATH:/root/go/bin
 export LC_ALL=C
@@ -45,27 +48,34 @@ load_tables() { # same deterministic content on both servers
 }
 
 bench_tables() {
-	echo "== tables: $TABLES x $ROWS rows"
+	echo "== tables: $TABLES x $ROWS rows, $REPEAT alternating runs of each tool"
 	load_tables "$EVAC_TEST_SOURCE_DSN" &
 	load_tables "$EVAC_TEST_TARGET_DSN" &
 	wait
-	local t0 t1 t2 t3
-	t0=$(now)
-	"$EVAC" verify tables --source "$EVAC_TEST_SOURCE_DSN" --target "$EVAC_TEST_TARGET_DSN" --databases "$DB" \
-		--rechecks 0 --report bench/out/verify-tables.json
-	t1=$(now)
-	local s=$EVAC_TEST_SOURCE_DSN
-	t2=$(now)
-	pt-table-checksum "h=$(dsn_part "$s" host),P=$(dsn_part "$s" port),u=$(dsn_part "$s" user),p=$(dsn_part "$s" pass)" \
-		--databases "$DB" --replicate "$DB.checksums" --recursion-method none --no-check-binlog-format \
-		--no-check-replication-filters --chunk-time 0.5 || true
-	t3=$(now)
-	local evac pt
-	evac=$(awk -v a="$t0" -v b="$t1" 'BEGIN { print b - a }')
-	pt=$(awk -v a="$t2" -v b="$t3" 'BEGIN { print b - a }')
-	echo "evac verify tables (both sides): ${evac}s; pt-table-checksum (source only): ${pt}s"
-	echo "RATIO verify-tables pt-table-checksum/evac=$(ratio "$pt" "$evac") (>= 1.0 is the goal; evac checks both sides)"
-	echo "DROP DATABASE IF EXISTS $DB;" | mysql_of "$EVAC_TEST_SOURCE_DSN"
+	# pt-table-checksum's results table lives outside $DB so evac does not see it.
+	echo "DROP DATABASE IF EXISTS evac_bench_pt; CREATE DATABASE evac_bench_pt;" | mysql_of "$EVAC_TEST_SOURCE_DSN"
+	local s=$EVAC_TEST_SOURCE_DSN i t0 t1 t2 t3 evac pt ratios=()
+	for i in $(seq 1 "$REPEAT"); do
+		uptime
+		t0=$(now)
+		"$EVAC" verify tables --source "$EVAC_TEST_SOURCE_DSN" --target "$EVAC_TEST_TARGET_DSN" --databases "$DB" \
+			--rechecks 0 --report bench/out/verify-tables.json >bench/out/verify-tables.txt
+		t1=$(now)
+		head -1 bench/out/verify-tables.txt
+		t2=$(now)
+		pt-table-checksum "h=$(dsn_part "$s" host),P=$(dsn_part "$s" port),u=$(dsn_part "$s" user),p=$(dsn_part "$s" pass)" \
+			--databases "$DB" --replicate evac_bench_pt.checksums --recursion-method none --no-check-binlog-format \
+			--no-check-replication-filters --chunk-time 0.5 >/dev/null || true
+		t3=$(now)
+		evac=$(awk -v a="$t0" -v b="$t1" 'BEGIN { print b - a }')
+		pt=$(awk -v a="$t2" -v b="$t3" 'BEGIN { print b - a }')
+		ratios+=("$(ratio "$pt" "$evac")")
+		echo "run $i: evac verify tables (both sides): ${evac}s; pt-table-checksum (source only): ${pt}s; ratio ${ratios[-1]}"
+	done
+	local med
+	med=$(printf '%s\n' "${ratios[@]}" | sort -n | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }')
+	echo "RATIO verify-tables pt-table-checksum/evac=$med (median of ${ratios[*]}; >= 1.0 is the goal; evac checks both sides)"
+	echo "DROP DATABASE IF EXISTS $DB; DROP DATABASE IF EXISTS evac_bench_pt;" | mysql_of "$EVAC_TEST_SOURCE_DSN"
 	echo "DROP DATABASE IF EXISTS $DB;" | mysql_of "$EVAC_TEST_TARGET_DSN"
 }
 

@@ -63,7 +63,12 @@ func (p *pipeline) run(ctx context.Context, cp apply.Checkpoint, resumed bool) e
 	if err := p.c.src.QueryRowContext(ctx, "SELECT @@GLOBAL.sql_mode").Scan(&mode); err != nil {
 		return fmt.Errorf("source: read sql_mode: %w", err)
 	}
-	p.ap, err = apply.New(ctx, apply.Config{TargetDSN: p.cfg.TargetDSN, StreamID: p.cfg.StreamID, SourceSQLMode: mode, Logger: p.log})
+	tz, err := sourceTimeZone(ctx, p.c.src, p.c.tgt)
+	if err != nil {
+		return err
+	}
+	p.ap, err = apply.New(ctx, apply.Config{TargetDSN: p.cfg.TargetDSN, StreamID: p.cfg.StreamID, SourceSQLMode: mode,
+		SourceTimeZone: tz, Logger: p.log})
 	if err != nil {
 		return err
 	}
@@ -85,7 +90,7 @@ func (p *pipeline) run(ctx context.Context, cp apply.Checkpoint, resumed bool) e
 		defer ins.Close()
 		p.coord, err = snapshot.New(ctx, snapshot.Config{
 			StreamID: p.cfg.StreamID, Source: p.c.srcData, Target: p.c.tgt, Tables: specs(p.tables, p.fks),
-			Workers: p.cfg.SnapshotWorkers, Chunk: chunk.Options{TargetRows: p.cfg.ChunkRows, TargetTime: p.cfg.ChunkTime},
+			Workers: p.cfg.SnapshotWorkers, Chunk: chunk.Options{TargetRows: p.cfg.ChunkRows, TargetTime: p.cfg.ChunkTime, MaxRows: p.cfg.ChunkMaxRows},
 			Logger: p.log, Inserter: ins, InsertWorkers: p.cfg.SnapshotWorkers,
 		})
 		if err != nil {
@@ -125,7 +130,7 @@ func (p *pipeline) stream(ctx context.Context, start position.Position) error {
 	f := p.cfg.filter()
 	st, err := binlog.Open(ctx, binlog.Config{
 		SourceDSN: p.cfg.SourceDSN, ServerID: serverID, Flavor: p.flavor, Start: start,
-		Include: f.Match, History: binlog.NewHistory(p.cfg.StreamID, p.ap.DB()), Logger: p.log,
+		Include: f.Match, IncludeSchema: f.MatchSchema, History: binlog.NewHistory(p.cfg.StreamID, p.ap.DB()), Logger: p.log,
 	})
 	if err != nil {
 		return err

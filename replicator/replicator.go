@@ -44,6 +44,11 @@ type Config struct {
 	SnapshotWorkers int           // parallel chunk readers
 	ChunkRows       int           // initial rows per chunk
 	ChunkTime       time.Duration // chunk size adapts to this read time (0: fixed ChunkRows)
+	// ChunkMaxRows caps the adapted chunk size (0: the chunker's default).
+	// Inserting a chunk on the target takes several times longer than
+	// reading it, so chunks far larger than this leave the insert workers
+	// idle at the end of each table.
+	ChunkMaxRows int
 	UntilCaughtUp   bool          // exit 0 once the target has what the source had when catch-up began
 	NoHeartbeat     bool          // read-only source: no heartbeat writes
 
@@ -211,7 +216,9 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 	// after it is in the stream (replayed, or skipped when the copied
 	// definition already has it, see ddlAt).
 	if !resumed {
-		if p.start, err = binlog.CurrentPosition(ctx, c.src, p.flavor); err != nil {
+		// StartPosition: a position between an XA PREPARE and its COMMIT
+		// would make the stream stop at that COMMIT (its rows unseen).
+		if p.start, err = binlog.StartPosition(ctx, c.src, p.flavor, 30*time.Second); err != nil {
 			return err
 		}
 	}

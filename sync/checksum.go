@@ -26,15 +26,17 @@ const (
 	ChecksumMD5 ChecksumAlgorithm = "MD5"
 )
 
-// crc64NVME8 are slicing-by-8 tables of CRC-64/NVME (reflected polynomial
+// crc64NVME16 are slicing-by-16 tables of CRC-64/NVME (reflected polynomial
 // 0x9a6c9329ac4bc9b5, x-amz-checksum-crc64nvme), built once: hash/crc64
-// rebuilds them on every Write for polynomials other than ISO and ECMA.
-var crc64NVME8 = func() *[8]crc64.Table {
-	var t [8]crc64.Table
+// rebuilds them on every Write for polynomials other than ISO and ECMA, and
+// uses 8 tables. 16 tables hash ~1.5x faster (the client's main CPU cost
+// on large files: CRC64NVME has no hardware instruction in pure Go).
+var crc64NVME16 = func() *[16]crc64.Table {
+	var t [16]crc64.Table
 	t[0] = *crc64.MakeTable(0x9a6c9329ac4bc9b5)
 	for i := range 256 {
 		crc := t[0][i]
-		for j := 1; j < 8; j++ {
+		for j := 1; j < 16; j++ {
 			crc = t[0][crc&0xff] ^ (crc >> 8)
 			t[j][i] = crc
 		}
@@ -54,12 +56,15 @@ func (d *crc64NVME) Sum(in []byte) []byte {
 }
 
 func (d *crc64NVME) Write(p []byte) (int, error) {
-	t, n := crc64NVME8, len(p)
+	t, n := crc64NVME16, len(p)
 	crc := ^d.crc
-	for ; len(p) >= 8; p = p[8:] {
-		crc ^= binary.LittleEndian.Uint64(p)
-		crc = t[7][crc&0xff] ^ t[6][(crc>>8)&0xff] ^ t[5][(crc>>16)&0xff] ^ t[4][(crc>>24)&0xff] ^
-			t[3][(crc>>32)&0xff] ^ t[2][(crc>>40)&0xff] ^ t[1][(crc>>48)&0xff] ^ t[0][crc>>56]
+	for ; len(p) >= 16; p = p[16:] {
+		a := binary.LittleEndian.Uint64(p) ^ crc
+		b := binary.LittleEndian.Uint64(p[8:])
+		crc = t[15][a&0xff] ^ t[14][(a>>8)&0xff] ^ t[13][(a>>16)&0xff] ^ t[12][(a>>24)&0xff] ^
+			t[11][(a>>32)&0xff] ^ t[10][(a>>40)&0xff] ^ t[9][(a>>48)&0xff] ^ t[8][a>>56] ^
+			t[7][b&0xff] ^ t[6][(b>>8)&0xff] ^ t[5][(b>>16)&0xff] ^ t[4][(b>>24)&0xff] ^
+			t[3][(b>>32)&0xff] ^ t[2][(b>>40)&0xff] ^ t[1][(b>>48)&0xff] ^ t[0][b>>56]
 	}
 	for _, v := range p {
 		crc = t[0][byte(crc)^v] ^ (crc >> 8)

@@ -62,4 +62,3 @@ func identityPrefix(id string) string {
 	parts := strings.SplitN(id, ":", 4)
 	return strings.Join(parts[:min(3, len(parts))], ":")
 }
-

@@ -38,13 +38,18 @@ func NewBufferPool(budget, partSize int64) *BufferPool {
 	return &BufferPool{sem: semaphore.NewWeighted(budget), budget: budget, size: partSize}
 }
 
+// pooled: buffers for more than half a part are part-sized and reused;
+// smaller ones are allocated to size (a 100 KiB object must not take, and
+// touch, a 64 MiB buffer).
+func (p *BufferPool) pooled(n int64) bool { return n > p.size/2 && n <= p.size }
+
 // Get returns a buffer of length n, waiting for budget.
 func (p *BufferPool) Get(ctx context.Context, n int64) ([]byte, error) {
 	w := p.weight(n)
 	if err := p.sem.Acquire(ctx, w); err != nil {
 		return nil, err
 	}
-	if n > 64<<10 && n <= p.size {
+	if p.pooled(n) {
 		if b, ok := p.pool.Get().(*[]byte); ok {
 			return (*b)[:n], nil
 		}
@@ -70,7 +75,7 @@ func (p *BufferPool) Put(b []byte) {
 // weight is what a buffer of n bytes costs; a buffer larger than the whole
 // budget costs the whole budget (it then runs alone).
 func (p *BufferPool) weight(n int64) int64 {
-	if n > 64<<10 && n <= p.size {
+	if p.pooled(n) {
 		n = p.size
 	}
 	return min(max(n, 1), p.budget)

@@ -25,15 +25,24 @@ func (s sum) equal(o sum) bool { return s == o }
 // and schedules one job per chunk on g.
 func (v *tableVerifier) chunks(ctx context.Context, g *errgroup.Group, j *tableJob) error {
 	j.size.Store(v.startSize(j))
+	if j.estRows > 0 && j.estRows <= j.size.Load()/2 {
+		// The server estimates the whole table at half a chunk or less: one
+		// chunk, without a boundary walk that would scan it to find no bound.
+		// (0 is not trusted: fresh InnoDB statistics of a just-loaded table.)
+		g.Go(func() error { return v.chunk(ctx, j, nil, nil) })
+		return nil
+	}
 	var lo []any
 	for {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
+		start := time.Now()
 		hi, err := nextBoundary(ctx, v.src, j.key, lo, nil, int(j.size.Load()))
 		if err != nil {
 			return fmt.Errorf("table %s: chunk boundary: %w", j.res.Table, err)
 		}
+		v.log.Debug("chunk boundary", "table", j.res.Table, "rows", j.size.Load(), "took", time.Since(start))
 		clo := lo
 		g.Go(func() error { return v.chunk(ctx, j, clo, hi) })
 		if hi == nil {
@@ -138,11 +147,17 @@ func (v *tableVerifier) chunk(ctx context.Context, j *tableJob, lo, hi []any) er
 	if err := v.throttle(ctx); err != nil {
 		return err
 	}
+	start := time.Now()
 	s, t, took, err := v.both(ctx, j, lo, hi)
 	if err != nil {
 		return err
 	}
+	v.log.Debug("chunk checksummed", "table", j.res.Table, "rows", s.Rows, "source_took", took, "both_took", time.Since(start))
 	v.adapt(j, s.Rows, took)
+	if lo == nil && hi == nil && j.estRows > 0 && s.Rows > 4*max(j.estRows, int64(v.opt.MinChunkRows)) {
+		v.log.Warn("table statistics are stale: it was checksummed as one chunk, larger than the chunk time target; run ANALYZE TABLE on the source",
+			"table", j.res.Table, "estimated_rows", j.estRows, "rows", s.Rows)
+	}
 	differ := !s.equal(t)
 	rechecked := false
 	if differ && v.opt.Rechecks > 0 {

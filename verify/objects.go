@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"github.com/evac-dev/evac/internal/redact"
 	"io"
 	"iter"
 	"log/slog"
@@ -347,7 +348,7 @@ func (c *objCompare) deep(ctx context.Context, key string) error {
 	case es != nil:
 		return fmt.Errorf("read source %s: %w", key, es)
 	case et != nil:
-		c.record(ObjectDiff{Key: key, Kind: ObjError, Detail: "target read failed: " + et.Error()}, "")
+		c.record(ObjectDiff{Key: key, Kind: ObjError, Detail: "target read failed: " + redact.String(et.Error())}, "")
 	case hs != ht:
 		c.record(ObjectDiff{Key: key, Kind: ObjContent, SourceChecksum: "SHA256:" + hs, TargetChecksum: "SHA256:" + ht}, "")
 	default:

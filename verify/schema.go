@@ -57,19 +57,24 @@ func (v *tableVerifier) prepare(ctx context.Context, j *tableJob) error {
 	}
 	j.key = key
 	j.res.Key = key.Names()
-	j.rowLen = avgRowLength(ctx, v.src, j.schema, j.name)
+	j.rowLen, j.estRows = tableStats(ctx, v.src, j.schema, j.name)
 	return nil
 }
 
-// avgRowLength is the server's estimate of a table's average row length in
-// bytes, 0 when unknown. It only scales a table's first chunk size.
-func avgRowLength(ctx context.Context, db *sql.DB, schema, table string) int64 {
-	var n sql.NullInt64
-	err := db.QueryRowContext(ctx, "SELECT AVG_ROW_LENGTH FROM information_schema.TABLES WHERE TABLE_SCHEMA=? AND TABLE_NAME=?", schema, table).Scan(&n)
-	if err != nil || !n.Valid {
-		return 0
+// tableStats returns the server's estimates of a table's average row
+// length in bytes and its row count (0 and -1 when unknown). They only size
+// chunks (see startSize and chunks), never decide what is compared.
+func tableStats(ctx context.Context, db *sql.DB, schema, table string) (rowLen, rows int64) {
+	var l, n sql.NullInt64
+	err := db.QueryRowContext(ctx, "SELECT AVG_ROW_LENGTH, TABLE_ROWS FROM information_schema.TABLES WHERE TABLE_SCHEMA=? AND TABLE_NAME=?", schema, table).Scan(&l, &n)
+	if err != nil {
+		return 0, -1
 	}
-	return n.Int64
+	rows = -1
+	if n.Valid {
+		rows = n.Int64
+	}
+	return l.Int64, rows
 }
 
 // diffColumns compares column names and order; types that print the same

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"github.com/evac-dev/evac/internal/redact"
 	"log/slog"
 	"sort"
 	"strings"
@@ -175,13 +176,13 @@ func (v *tableVerifier) table(ctx context.Context, g *errgroup.Group, full strin
 		} else {
 			res.Status = StatusError
 		}
-		res.Error = err.Error()
+		res.Error = redact.String(err.Error())
 		return res
 	}
 	if res.Keyless {
 		g.Go(func() error { return v.keyless(ctx, j) })
 	} else if err := v.chunks(ctx, g, j); err != nil {
-		res.Status, res.Error = StatusError, err.Error()
+		res.Status, res.Error = StatusError, redact.String(err.Error())
 	}
 	return res
 }

@@ -94,6 +94,7 @@ func Open(ctx context.Context, cfg Config) (*Stream, error) {
 	if err != nil {
 		return nil, fmt.Errorf("source DSN: %w", redact.Error(err))
 	}
+	redact.Register(dc.Passwd)
 	db, err := sql.Open("mysql", cfg.SourceDSN)
 	if err != nil {
 		return nil, fmt.Errorf("source DSN: %w", redact.Error(err))
@@ -143,7 +144,7 @@ func (s *Stream) start(ctx context.Context, dc *driver.Config) error {
 		ParseTime: false, TimestampStringLocation: time.UTC, UseDecimal: true,
 		UseFloatWithTrailingZero: false, RenderJSONAsMySQLText: true,
 		HeartbeatPeriod: 5 * time.Second, ReadTimeout: 30 * time.Second,
-		MaxReconnectAttempts: 10, Logger: s.log, RowsEventDecodeFunc: s.decodeRows,
+		MaxReconnectAttempts: 10, Logger: libraryLogger(s.log), RowsEventDecodeFunc: s.decodeRows,
 	})
 	if start.Kind == position.FilePos {
 		s.file = start.File
