@@ -70,7 +70,7 @@ func TestCheckErrorsNameFlags(t *testing.T) {
 	r.Source = "root:pw-Flag-Test@tcp(127.0.0.1:3306)/"
 	r.Target = "aurora"
 	err = nilFile.CheckReplicate(&r)
-	want = `--target: no mysql entry named "aurora" (defined: none) (define it under mysql: or write a go-sql-driver DSN)`
+	want = `--target: "aurora" is not a go-sql-driver DSN, and no config file was given to look it up as a mysql entry (write a DSN like 'user:xxxxx@tcp(host:3306)/', or give -c evac.yaml to use a mysql: entry by name)`
 	if err == nil || err.Error() != want {
 		t.Errorf("got %v\nwant %s", err, want)
 	}

@@ -196,6 +196,11 @@ func (v *validator) mysqlRef(p, ref string) string {
 				return m.DSN
 			}
 		}
+		if v.f == nil {
+			v.fail(p, "write a DSN like 'user:${MYSQL_PASSWORD}@tcp(host:3306)/', or give -c evac.yaml to use a mysql: entry by name",
+				"%q is not a go-sql-driver DSN, and no config file was given to look it up as a mysql entry", ref)
+			return ""
+		}
 		v.fail(p, "define it under mysql: or write a go-sql-driver DSN",
 			"no mysql entry named %q (defined: %s)", ref, listOrNone(v.f.mysqlNames()))
 		return ""

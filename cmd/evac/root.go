@@ -185,7 +185,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	code := exitCodeOf(ctx, err, a.started)
 	if !isSilent(err) {
 		msg := redact.String(err.Error())
-		fmt.Fprintf(stderr, "evac: %s\n", msg)
+		// One problem per line, each marked as evac's (a config error list).
+		fmt.Fprintf(stderr, "evac: %s\n", strings.ReplaceAll(strings.TrimRight(msg, "\n"), "\n", "\nevac: "))
 		if code == 2 && cmd != nil && !errors.As(err, new(*config.Error)) && !errors.As(err, new(config.ErrorList)) {
 			fmt.Fprintf(stderr, "Run '%s --help' for usage.\n", cmd.CommandPath())
 		}
