@@ -6,7 +6,8 @@
 #            pass on the source alone (on a real replica it needs a second pass, so this favours it).
 #   objects: VERIFY_OBJECTS x 4 KiB objects (default 20000) in two buckets with identical content.
 #            evac verify objects (stored checksums, 0 GET) vs rclone check; --deep vs rclone check --download.
-# VERIFY_REPEAT (default 3) alternates the tools that many times on the same data.
+# VERIFY_REPEAT (default 3) alternates the tools that many times on the same data. VERIFY_KEEP=1 keeps
+# the tables after the run and reuses them in the next one (compare two builds via EVAC_BIN on one data set).
 # Prints "RATIO name peer/evac=X" lines (higher is better for evac; goal >= 1.0 tables, >= 1.5 objects).
 # Needs the test servers (.testenv/env loaded by bench/run.sh) and the peers from install-peers.sh.
 set -euo pipefail
@@ -29,7 +30,7 @@ dsn_part() { # dsn_part DSN user|pass|host|port
 	port) local h=${d#*@tcp(}; h=${h%%)*}; echo "${h##*:}" ;;
 	esac
 }
-mysql_of() { mariadb -h "$(dsn_part "$1" host)" -P "$(dsn_part "$1" port)" -u "$(dsn_part "$1" user)" -p"$(dsn_part "$1" pass)"; }
+mysql_of() { local d=$1; shift; mariadb -h "$(dsn_part "$d" host)" -P "$(dsn_part "$d" port)" -u "$(dsn_part "$d" user)" -p"$(dsn_part "$d" pass)" "$@"; }
 now() { date +%s.%N; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
 
@@ -49,9 +50,13 @@ load_tables() { # same deterministic content on both servers
 
 bench_tables() {
 	echo "== tables: $TABLES x $ROWS rows, $REPEAT alternating runs of each tool"
-	load_tables "$EVAC_TEST_SOURCE_DSN" &
-	load_tables "$EVAC_TEST_TARGET_DSN" &
-	wait
+	if [[ ${VERIFY_KEEP:-} == 1 && $(loaded "$EVAC_TEST_SOURCE_DSN") == "$ROWS" && $(loaded "$EVAC_TEST_TARGET_DSN") == "$ROWS" ]]; then
+		echo "reusing the tables of a VERIFY_KEEP=1 run"
+	else
+		load_tables "$EVAC_TEST_SOURCE_DSN" &
+		load_tables "$EVAC_TEST_TARGET_DSN" &
+		wait
+	fi
 	# pt-table-checksum's results table lives outside $DB so evac does not see it.
 	echo "DROP DATABASE IF EXISTS evac_bench_pt; CREATE DATABASE evac_bench_pt;" | mysql_of "$EVAC_TEST_SOURCE_DSN"
 	local s=$EVAC_TEST_SOURCE_DSN i t0 t1 t2 t3 evac pt ratios=()
@@ -75,8 +80,14 @@ bench_tables() {
 	local med
 	med=$(printf '%s\n' "${ratios[@]}" | sort -n | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }')
 	echo "RATIO verify-tables pt-table-checksum/evac=$med (median of ${ratios[*]}; >= 1.0 is the goal; evac checks both sides)"
-	echo "DROP DATABASE IF EXISTS $DB; DROP DATABASE IF EXISTS evac_bench_pt;" | mysql_of "$EVAC_TEST_SOURCE_DSN"
+	echo "DROP DATABASE IF EXISTS evac_bench_pt;" | mysql_of "$EVAC_TEST_SOURCE_DSN"
+	[[ ${VERIFY_KEEP:-} == 1 ]] && return # kept for the next run (e.g. another EVAC_BIN on the same data)
+	echo "DROP DATABASE IF EXISTS $DB;" | mysql_of "$EVAC_TEST_SOURCE_DSN"
 	echo "DROP DATABASE IF EXISTS $DB;" | mysql_of "$EVAC_TEST_TARGET_DSN"
+}
+
+loaded() { # rows in the last bench table, or nothing
+	echo "SELECT COUNT(*) FROM $DB.sbtest$TABLES;" | mysql_of "$1" -N 2>/dev/null || true
 }
 
 bench_objects() {

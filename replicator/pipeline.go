@@ -92,6 +92,7 @@ func (p *pipeline) run(ctx context.Context, cp apply.Checkpoint, resumed bool) e
 			StreamID: p.cfg.StreamID, Source: p.c.srcData, Target: p.c.tgt, Tables: specs(p.tables, p.fks),
 			Workers: p.cfg.SnapshotWorkers, Chunk: chunk.Options{TargetRows: p.cfg.ChunkRows, TargetTime: p.cfg.ChunkTime, MaxRows: p.cfg.ChunkMaxRows},
 			Logger: p.log, Inserter: ins, InsertWorkers: p.cfg.SnapshotWorkers,
+			MaxStmtBytes: min(p.ap.MaxStmtBytes(), 8<<20), // below the target's max_allowed_packet
 		})
 		if err != nil {
 			return err

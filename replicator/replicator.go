@@ -48,9 +48,9 @@ type Config struct {
 	// Inserting a chunk on the target takes several times longer than
 	// reading it, so chunks far larger than this leave the insert workers
 	// idle at the end of each table.
-	ChunkMaxRows int
-	UntilCaughtUp   bool          // exit 0 once the target has what the source had when catch-up began
-	NoHeartbeat     bool          // read-only source: no heartbeat writes
+	ChunkMaxRows  int
+	UntilCaughtUp bool // exit 0 once the target has what the source had when catch-up began
+	NoHeartbeat   bool // read-only source: no heartbeat writes
 
 	HeartbeatInterval time.Duration
 	ServerID          uint32 // binlog client server_id (0: derived)
@@ -66,7 +66,7 @@ type Config struct {
 // DefaultConfig returns the defaults.
 func DefaultConfig() Config {
 	return Config{
-		Snapshot: SnapshotAuto, SnapshotWorkers: 4, ChunkRows: 1000, ChunkTime: 500 * time.Millisecond,
+		Snapshot: SnapshotAuto, SnapshotWorkers: 4, ChunkRows: 1000, ChunkTime: 500 * time.Millisecond, ChunkMaxRows: 20000,
 		HeartbeatInterval: 250 * time.Millisecond, StreamID: "default", BatchRows: 5000,
 		BatchTime: 200 * time.Millisecond, StatusEvery: 5 * time.Second,
 	}

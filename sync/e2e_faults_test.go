@@ -84,7 +84,7 @@ func e2eKillAndResume(t *testing.T, bin string) {
 	}
 	defer proxy.Close()
 	src, jdir, tmp := t.TempDir(), t.TempDir(), t.TempDir()
-	largeMiB := e2eSize(t, "EVAC_E2E_CRASH_MIB", 64)
+	largeMiB := e2eSize(t, "EVAC_E2E_CRASH_MIB", 300) // the 300 MiB
 	smallTree(t, src, 400, largeMiB)
 	environ := evacEnv(t, env)
 	args := []string{"sync", src, "s3://" + bucket + "/k", "--target-endpoint", proxy.URL, "--journal-dir", jdir,

@@ -101,8 +101,8 @@ func (e *engine) pass(ctx context.Context, prefix string, skip func(string) bool
 	g.SetLimit(e.cfg.Workers)
 	e.validator = NewKeyValidator(e.cfg.TargetKind)
 	in := DiffInput{
-		Source:  e.cfg.Source.List(gctx, prefix),
-		Target:  e.cfg.Target.List(gctx, prefix),
+		Source:  prefetch(e.cfg.Source.List(gctx, prefix), listAhead),
+		Target:  prefetch(e.cfg.Target.List(gctx, prefix), listAhead),
 		Journal: e.j.Entries(prefix),
 		Keep: func(k string) bool {
 			return e.keep(k) && (skip == nil || !skip(k))

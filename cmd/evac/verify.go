@@ -59,7 +59,7 @@ func newVerifyCmd(a *app) *cobra.Command {
 	f := &verifyFlags{}
 	cmd := &cobra.Command{
 		Use:   "verify",
-		Short: "Prove that tables and objects match on both sides, measure the RPO, write a signed report",
+		Short: "Prove that tables and objects match on both sides, measure the RPO, write a report that carries its SHA-256",
 		Long: `verify compares the source and the target and gives one verdict with evidence:
 tables chunk by chunk (COUNT + two 64-bit hash lanes per chunk, drill-down to
 the differing keys), objects by their stored full-object checksums (no

@@ -89,15 +89,19 @@ func TestVerifyObjectsCLI(t *testing.T) {
 	t.Setenv("AWS_REGION", env.Region)
 	base := []string{"verify", "objects", dir, "s3://" + bucket, "--target-endpoint", env.Endpoint}
 	var out, errOut bytes.Buffer
-	// A directory has no stored checksums: the default mode can only say sizes match.
-	if code := run(context.Background(), append(base, "--json"), &out, &errOut); code != 0 {
-		t.Fatalf("size-only compare: exit %d\n%s\n%s", code, out.String(), errOut.String())
+	// A directory has no stored checksums, but it is local: the default
+	// mode hashes it with the algorithm of the checksum S3 stored at upload
+	// and finds the same-size difference without a GET.
+	if code := run(context.Background(), append(base, "--json"), &out, &errOut); code != 1 {
+		t.Fatalf("default compare: exit %d, want 1\n%s\n%s", code, out.String(), errOut.String())
 	}
 	if err := verify.CheckDigest(out.Bytes()); err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(out.String(), `"checked_by_size_only": 3`) {
-		t.Fatalf("report does not say the objects were checked by size only:\n%s", out.String())
+	for _, want := range []string{`"checked_by_stored_checksum": 2`, `"checked_by_size_only": 0`, `"kind": "checksum_different"`, `"key": "sub/c.txt"`} {
+		if !strings.Contains(out.String(), want) {
+			t.Fatalf("report lacks %s:\n%s", want, out.String())
+		}
 	}
 	out.Reset()
 	if code := run(context.Background(), append(base, "--deep"), &out, &errOut); code != 1 {

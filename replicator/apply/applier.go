@@ -148,6 +148,10 @@ func addMode(mode, add string) string {
 // DB returns the target pool (with evac's session settings).
 func (a *Applier) DB() *sql.DB { return a.db }
 
+// MaxStmtBytes is the statement size cap (below the target's
+// max_allowed_packet).
+func (a *Applier) MaxStmtBytes() int { return a.maxStmt }
+
 // Close releases the target connections.
 func (a *Applier) Close() error { return a.db.Close() }
 

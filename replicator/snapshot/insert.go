@@ -140,8 +140,14 @@ func (c *Coordinator) inserted(j insertJob, err error) {
 
 func bindRows(rows [][]any) [][]any {
 	out := make([][]any, len(rows))
+	n := 0
+	for _, r := range rows {
+		n += len(r)
+	}
+	slab := make([]any, n) // one allocation for the whole statement
 	for i, r := range rows {
-		b := make([]any, len(r))
+		b := slab[:len(r):len(r)]
+		slab = slab[len(r):]
 		for k, v := range r {
 			b[k] = bindValue(v)
 		}
