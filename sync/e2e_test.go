@@ -106,8 +106,8 @@ func e2eAcceptance(t *testing.T, bin string) {
 	}
 	defer proxy.Close()
 	src, jdir, tmp := t.TempDir(), t.TempDir(), t.TempDir()
-	// The issue's two 100 MiB files: EVAC_E2E_LARGE_MIB=100. The default
-	// keeps `make test` short on small machines; both sizes go multipart.
+	// The issue's two 100 MiB files (EVAC_E2E_LARGE_MIB overrides, e.g. for
+	// a quick local run); they go multipart.
 	largeMiB := e2eSize(t, "EVAC_E2E_LARGE_MIB", 100)
 	unstorable, plain := awkwardTree(t, src, 2000, largeMiB)
 	environ := evacEnv(t, env)
