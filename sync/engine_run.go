@@ -101,8 +101,8 @@ func (e *engine) pass(ctx context.Context, prefix string, skip func(string) bool
 	g.SetLimit(e.cfg.Workers)
 	e.validator = NewKeyValidator(e.cfg.TargetKind)
 	in := DiffInput{
-		Source:  prefetch(e.cfg.Source.List(gctx, prefix), listAhead),
-		Target:  prefetch(e.cfg.Target.List(gctx, prefix), listAhead),
+		Source:  Prefetch(e.cfg.Source.List(gctx, prefix), listAhead),
+		Target:  Prefetch(e.cfg.Target.List(gctx, prefix), listAhead),
 		Journal: e.j.Entries(prefix),
 		Keep: func(k string) bool {
 			return e.keep(k) && (skip == nil || !skip(k))

@@ -12,11 +12,11 @@ import (
 // entries per side.
 const listAhead = 1000
 
-// prefetch runs seq in its own goroutine, up to n entries ahead of the
-// consumer. When the consumer stops early, prefetch waits for the producer
+// Prefetch runs seq in its own goroutine, up to n entries ahead of the
+// consumer, so two listings merged by one consumer run at the same time. When the consumer stops early, prefetch waits for the producer
 // to notice (at most the entry or page it is fetching), so no goroutine
 // outlives the iteration.
-func prefetch(seq iter.Seq2[Object, error], n int) iter.Seq2[Object, error] {
+func Prefetch(seq iter.Seq2[Object, error], n int) iter.Seq2[Object, error] {
 	type item struct {
 		o   Object
 		err error

@@ -40,7 +40,7 @@ func TestPrefetch(t *testing.T) {
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			keys, gotErr := 0, false
-			for o, err := range prefetch(seqOf(c.n, c.failAt), c.ahead) {
+			for o, err := range Prefetch(seqOf(c.n, c.failAt), c.ahead) {
 				if err != nil {
 					gotErr = true
 					continue

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/evac-dev/evac/internal/retry"
 	"io"
 	"iter"
 	"log/slog"
@@ -19,7 +20,6 @@ import (
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
-	"github.com/aws/smithy-go"
 	smithyhttp "github.com/aws/smithy-go/transport/http"
 )
 
@@ -274,18 +274,8 @@ func isNotFound(err error) bool {
 	return errors.As(err, &re) && re.HTTPStatusCode() == http.StatusNotFound && !isCode(err, "NoSuchBucket")
 }
 
-func isCode(err error, codes ...string) bool {
-	var ae smithy.APIError
-	if !errors.As(err, &ae) {
-		return false
-	}
-	for _, c := range codes {
-		if ae.ErrorCode() == c {
-			return true
-		}
-	}
-	return false
-}
+// isCode reports whether err is an S3 API error with one of codes.
+func isCode(err error, codes ...string) bool { return retry.HasCode(err, codes...) }
 
 // wrap names the operation, the object and, for the usual mistakes, the fix.
 func (s *S3Store) wrap(op, key string, err error) error {

@@ -37,7 +37,7 @@ func TestMergeListings(t *testing.T) {
 	}
 	for _, c := range cases {
 		var got []string
-		err := mergeListings(context.Background(), prefetch(context.Background(), listing(c.src, nil)), listing(c.dst, nil), func(s, t *objsync.Object) {
+		err := mergeListings(context.Background(), objsync.Prefetch(listing(c.src, nil), 8), listing(c.dst, nil), func(s, t *objsync.Object) {
 			name := func(o *objsync.Object) string {
 				if o == nil {
 					return "-"
@@ -51,7 +51,7 @@ func TestMergeListings(t *testing.T) {
 		}
 	}
 	boom := errors.New("boom")
-	err := mergeListings(context.Background(), listing([]string{"a"}, nil), prefetch(context.Background(), listing([]string{"a"}, boom)), func(s, t *objsync.Object) {})
+	err := mergeListings(context.Background(), listing([]string{"a"}, nil), objsync.Prefetch(listing([]string{"a"}, boom), 8), func(s, t *objsync.Object) {})
 	if !errors.Is(err, boom) || err.Error() != "list target: boom" {
 		t.Fatalf("listing error: %v", err)
 	}

@@ -117,6 +117,9 @@ type ObjectDiff struct {
 	Detail         string `json:"detail,omitempty"`
 }
 
+// listAhead bounds how far each listing runs ahead of the merge.
+const listAhead = 4096
+
 // excluded keys are evac's own (the sync journal mirror).
 func excluded(key string) bool { return strings.HasPrefix(key, ".evac/") }
 
@@ -142,7 +145,7 @@ func Objects(ctx context.Context, src, dst objsync.Store, opt ObjectOptions, log
 	g.SetLimit(opt.Workers)
 	lctx, stop := context.WithCancel(gctx)
 	defer stop()
-	err := mergeListings(lctx, prefetch(lctx, src.List(lctx, opt.Prefix)), prefetch(lctx, dst.List(lctx, opt.Prefix)), func(s, t *objsync.Object) {
+	err := mergeListings(lctx, objsync.Prefetch(src.List(lctx, opt.Prefix), listAhead), objsync.Prefetch(dst.List(lctx, opt.Prefix), listAhead), func(s, t *objsync.Object) {
 		if k := keyOf(s, t); opt.Keep == nil || opt.Keep(k) {
 			c.pair(gctx, g, s, t)
 		}
@@ -443,42 +446,4 @@ func mergeListings(ctx context.Context, a, b iter.Seq2[objsync.Object, error], f
 		}
 	}
 	return nil
-}
-
-// prefetch runs a listing in its own goroutine, a bounded number of entries
-// ahead, so both sides list at the same time (memory stays bounded).
-func prefetch(ctx context.Context, seq iter.Seq2[objsync.Object, error]) iter.Seq2[objsync.Object, error] {
-	type item struct {
-		o   objsync.Object
-		err error
-	}
-	return func(yield func(objsync.Object, error) bool) {
-		ch := make(chan item, 4096)
-		done := make(chan struct{})
-		var wg gosync.WaitGroup
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			defer close(ch)
-			for o, err := range seq {
-				select {
-				case ch <- item{o, err}:
-				case <-done:
-					return
-				case <-ctx.Done():
-					return
-				}
-				if err != nil {
-					return
-				}
-			}
-		}()
-		defer wg.Wait()
-		defer close(done)
-		for it := range ch {
-			if !yield(it.o, it.err) {
-				return
-			}
-		}
-	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/evac-dev/evac/internal/retry"
 	"net"
 	"os"
 	"syscall"
@@ -192,11 +193,11 @@ func preflight(ctx context.Context, side string, cli *s3.Client, loc config.Loca
 	switch {
 	case errors.As(err, &oe) || errors.As(err, &ne):
 		return fmt.Errorf("%s %s: cannot reach the endpoint %s: check --%s-endpoint and that the service is up: %w", side, loc, where, side, err)
-	case hasCode(err, "NoSuchBucket"):
+	case retry.HasCode(err, "NoSuchBucket"):
 		return fmt.Errorf("%s %s: bucket %q does not exist on %s: create it or fix the URL: %w", side, loc, loc.Bucket, where, err)
-	case hasCode(err, "InvalidAccessKeyId", "SignatureDoesNotMatch", "InvalidClientTokenId", "ExpiredToken"):
+	case retry.HasCode(err, "InvalidAccessKeyId", "SignatureDoesNotMatch", "InvalidClientTokenId", "ExpiredToken"):
 		return fmt.Errorf("%s %s: credentials rejected by %s: check the access key and secret (or --%s-profile) for the %s: %w", side, loc, where, side, side, err)
-	case hasCode(err, "AccessDenied"):
+	case retry.HasCode(err, "AccessDenied"):
 		return fmt.Errorf("%s %s: access denied listing bucket %q: the %s credentials need s3:ListBucket: %w", side, loc, loc.Bucket, side, err)
 	}
 	return fmt.Errorf("%s %s: cannot list bucket %q on %s: %w", side, loc, loc.Bucket, where, err)
@@ -218,18 +219,4 @@ func targetKind(flag string, loc config.Location, c *config.S3) (objsync.TargetK
 		return objsync.TargetS3Posix, nil
 	}
 	return objsync.TargetS3, nil
-}
-
-// hasCode reports whether err is an S3 API error with one of codes.
-func hasCode(err error, codes ...string) bool {
-	var ae smithy.APIError
-	if !errors.As(err, &ae) {
-		return false
-	}
-	for _, c := range codes {
-		if ae.ErrorCode() == c {
-			return true
-		}
-	}
-	return false
 }

@@ -106,3 +106,18 @@ func Classify(err error) Class {
 	}
 	return Fatal
 }
+
+// HasCode reports whether err is an AWS API error (S3: NoSuchBucket,
+// AccessDenied, ...) with one of codes.
+func HasCode(err error, codes ...string) bool {
+	var ae smithy.APIError
+	if !errors.As(err, &ae) {
+		return false
+	}
+	for _, c := range codes {
+		if ae.ErrorCode() == c {
+			return true
+		}
+	}
+	return false
+}
