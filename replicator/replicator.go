@@ -127,6 +127,21 @@ func (c *conns) close() {
 	}
 }
 
+// reach pings one side so that an unreachable server or a wrong password
+// is reported as such, with the fix, before anything else is tried.
+func reach(ctx context.Context, db *sql.DB, side, dsn string) error {
+	err := db.PingContext(ctx)
+	if err == nil {
+		return nil
+	}
+	addr := "?"
+	if d, perr := driver.ParseDSN(dsn); perr == nil {
+		addr = d.User + "@" + d.Addr
+	}
+	return fmt.Errorf("cannot reach the %s MySQL/MariaDB server %s: %w; check the DSN (host, port, user, password), that the server is up and that this host may connect",
+		side, addr, redact.Error(err))
+}
+
 func open(cfg Config) (*conns, error) {
 	var c conns
 	var err error
@@ -189,6 +204,12 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 		return err
 	}
 	defer c.close()
+	if err := reach(ctx, c.src, "source", cfg.SourceDSN); err != nil {
+		return err
+	}
+	if err := reach(ctx, c.tgt, "target", cfg.TargetDSN); err != nil {
+		return err
+	}
 	tables, err := schema.List(ctx, c.src, cfg.filter())
 	if err != nil {
 		return err

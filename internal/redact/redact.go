@@ -103,9 +103,13 @@ func String(s string) string {
 		}
 	}
 	mu.RUnlock()
+	// MySQL's "(using password: YES)" says whether a password was sent, not
+	// what it was: keep it, it is the first thing to read on error 1045.
+	s = strings.NewReplacer("(using password: YES)", "(using\x00YES)", "(using password: NO)", "(using\x00NO)").Replace(s)
 	for _, r := range rules {
 		s = r.re.ReplaceAllString(s, r.repl)
 	}
+	s = strings.NewReplacer("(using\x00YES)", "(using password: YES)", "(using\x00NO)", "(using password: NO)").Replace(s)
 	return maskAWSSecrets(s)
 }
 

@@ -21,6 +21,7 @@ func TestString(t *testing.T) {
 		{"no secrets in s3://bucket/prefix", "no secrets in s3://bucket/prefix"},
 		{"root@tcp(127.0.0.1:3306)/", "root@tcp(127.0.0.1:3306)/"},
 		{"table db.t key (1,2)", "table db.t key (1,2)"},
+		{"Error 1045 (28000): Access denied for user 'root'@'127.0.0.1' (using password: YES)", "Error 1045 (28000): Access denied for user 'root'@'127.0.0.1' (using password: YES)"},
 		{"open /tmp/TestConfigErrorRedacted773526580/001/evac.yaml: no such file", "open /tmp/TestConfigErrorRedacted773526580/001/evac.yaml: no such file"},
 		{"s3://bucket/a/very/long/prefix/with/many/segments/x1", "s3://bucket/a/very/long/prefix/with/many/segments/x1"},
 	}
