@@ -58,11 +58,10 @@ testenv-down:
 demo: build
 	@scripts/testenv up
 	set -a; . "$${EVAC_TESTENV_DIR:-.testenv}/env"; set +a
-	if bin/evac demo --help >/dev/null 2>&1; then
-		bin/evac demo
-	else
-		echo "bin/evac has no demo command yet; the test servers are up (scripts/testenv status)"
-	fi
+	bin/evac demo
+	echo
+	echo "The demo servers are still running, so you can try evac on them: eval \"\$$(scripts/testenv env)\""
+	echo "Stop them with: scripts/testenv down"
 
 bench: build
 	@if [[ -x bench/run.sh ]]; then bench/run.sh; else echo "no bench/run.sh yet"; fi
