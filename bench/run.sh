@@ -11,6 +11,20 @@ shopt -s nullglob
 benches=()
 for b in bench/*.sh; do [[ $(basename "$b") == run.sh ]] || benches+=("$b"); done
 if ((${#benches[@]} == 0)); then echo "no benchmarks yet (add bench/<name>.sh printing RATIO lines)"; exit 0; fi
+# Peers: rclone and s5cmd (Go, in GOPATH/bin), pt-table-checksum, mydumper/myloader, sysbench (Debian).
+export PATH="$(go env GOPATH)/bin:$PATH"
+missing=()
+for p in rclone s5cmd pt-table-checksum mydumper myloader sysbench mariadb-dump; do command -v "$p" >/dev/null || missing+=("$p"); done
+if ((${#missing[@]})); then
+	installer="$ROOT/../shared/bench/install-peers.sh"
+	if [[ -f $installer ]]; then
+		echo "installing benchmark peers (${missing[*]}) with $installer" >&2
+		bash "$installer" all >&2
+	else
+		echo "bench: missing peer tools: ${missing[*]}; install them (rclone v1.76.0 and s5cmd v2.3.0 with go, the rest with apt-get install percona-toolkit mydumper sysbench mariadb-client)" >&2
+		exit 1
+	fi
+fi
 if [[ -z ${EVAC_TEST_SOURCE_DSN:-} ]]; then
 	scripts/testenv up >&2
 	set -a; . "${EVAC_TESTENV_DIR:-$ROOT/.testenv}/env"; set +a
