@@ -46,7 +46,9 @@ INSERT INTO vt.t SELECT seq, seq FROM vt.seq_1_to_3000;`
 		if _, err := dstRoot.Exec("UPDATE evac_meta.checkpoint SET position = ?", mid); err != nil {
 			t.Error(err)
 		}
-		time.Sleep(3 * time.Second)
+		// Late enough that the verifier has read the lagging chunk even on
+		// a loaded machine (it then must wait for the checkpoint).
+		time.Sleep(6 * time.Second)
 		if _, err := dstRoot.Exec("UPDATE vt.t SET v = -1 WHERE id = 1500"); err != nil {
 			t.Error(err)
 		}
