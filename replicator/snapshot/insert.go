@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"time"
 
 	"github.com/evac-dev/evac/replicator/apply"
 	"github.com/evac-dev/evac/replicator/sqlbuild"
@@ -80,8 +81,15 @@ func (c *Coordinator) WaitInserts() error {
 	return c.insErr
 }
 
+// insertTimeout bounds one chunk's insert transaction on the target.
+const insertTimeout = 10 * time.Minute
+
 func (c *Coordinator) insertChunk(j insertJob) error {
-	ctx := context.Background() // an insert in flight always finishes (graceful stop)
+	// An insert in flight finishes even after SIGTERM (graceful stop), but
+	// not forever: a target cut off by the network must not hang the stop.
+	// Aborting is safe: the chunk-done record commits with the rows.
+	ctx, cancel := context.WithTimeout(context.Background(), insertTimeout)
+	defer cancel()
 	tx, err := c.cfg.Inserter.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("target: begin chunk %s: %w", j.pc.ch, err)
@@ -128,7 +136,10 @@ func (c *Coordinator) inserted(j insertJob, err error) {
 	st.ChunksDone++
 	if p.allCommitted() && !p.finished {
 		stmt := tableDoneStmt(c.cfg.StreamID, p.id, st.RowsCopied)
-		if _, err := c.cfg.Inserter.ExecContext(context.Background(), stmt.SQL, stmt.Args...); err != nil && c.insErr == nil {
+		ctx, cancel := context.WithTimeout(context.Background(), insertTimeout)
+		_, err := c.cfg.Inserter.ExecContext(ctx, stmt.SQL, stmt.Args...)
+		cancel()
+		if err != nil && c.insErr == nil {
 			c.insErr = fmt.Errorf("target: record table %s copied: %w", p.id, err)
 			return
 		}
