@@ -48,16 +48,22 @@ func (a *Applier) applyDDL(ctx context.Context, b Batch) error {
 		return err
 	}
 	resumed := ok && cp.PendingDDL != "" && cp.PendingPos == t.Pos
-	run := true
+	run, tolerate := true, false
 	if resumed {
-		if run, err = a.pendingNotRun(ctx, t); err != nil {
+		var recorded bool
+		if run, recorded, err = a.pendingNotRun(ctx, t); err != nil {
 			return err
 		}
+		// With the schema recorded before the first attempt, an unchanged
+		// schema proves the DDL never ran: an "already applied" error then
+		// means the target drifted, and must stop the run. Only without a
+		// record (older checkpoint) is such an error taken as done.
+		tolerate = !recorded
 	} else if err := a.markPending(ctx, cp, ok, t); err != nil {
 		return err
 	}
 	if run {
-		if err := a.runDDL(ctx, t.DDL, resumed); err != nil {
+		if err := a.runDDL(ctx, t.DDL, tolerate); err != nil {
 			return err
 		}
 	} else {
@@ -113,8 +119,8 @@ func (a *Applier) markPending(ctx context.Context, prev Checkpoint, ok bool, t *
 }
 
 // runDDL runs the statement on one connection with the source session's
-// settings. resumed tolerates "already applied" errors.
-func (a *Applier) runDDL(ctx context.Context, d *change.DDL, resumed bool) error {
+// settings. tolerate takes "already applied" errors as done.
+func (a *Applier) runDDL(ctx context.Context, d *change.DDL, tolerate bool) error {
 	conn, err := a.db.Conn(ctx)
 	if err != nil {
 		return fmt.Errorf("target connection for DDL: %w", err)
@@ -137,7 +143,7 @@ func (a *Applier) runDDL(ctx context.Context, d *change.DDL, resumed bool) error
 	if err == nil {
 		return nil
 	}
-	if why, ok := alreadyApplied[mysqlErrno(err)]; ok && resumed {
+	if why, ok := alreadyApplied[mysqlErrno(err)]; ok && tolerate {
 		a.log.Warn("pending DDL already applied before the restart", "statement", d.Statement, "reason", why)
 		return nil
 	}
@@ -186,20 +192,20 @@ func (a *Applier) restoreSession(ctx context.Context, conn *sql.Conn) {
 // tables with those recorded just before it was first attempted: unchanged
 // means it has not run yet. Without a record (older checkpoint), it runs and
 // "already applied" errors are tolerated.
-func (a *Applier) pendingNotRun(ctx context.Context, t *change.Txn) (bool, error) {
+func (a *Applier) pendingNotRun(ctx context.Context, t *change.Txn) (run, recorded bool, err error) {
 	var pos, before string
-	err := a.db.QueryRowContext(ctx, "SELECT pos, schema_before FROM evac_meta.ddl_pending WHERE stream_id = ?", a.cfg.StreamID).Scan(&pos, &before)
+	err = a.db.QueryRowContext(ctx, "SELECT pos, schema_before FROM evac_meta.ddl_pending WHERE stream_id = ?", a.cfg.StreamID).Scan(&pos, &before)
 	if errors.Is(err, sql.ErrNoRows) || (err == nil && pos != t.Pos) {
-		return true, nil
+		return true, false, nil
 	}
 	if err != nil {
-		return false, fmt.Errorf("read evac_meta.ddl_pending: %w", err)
+		return false, false, fmt.Errorf("read evac_meta.ddl_pending: %w", err)
 	}
 	now, err := a.schemaOf(ctx, t.DDL.Tables)
 	if err != nil {
-		return false, err
+		return false, true, err
 	}
-	return now == before, nil
+	return now == before, true, nil
 }
 
 var autoIncRe = regexp.MustCompile(` AUTO_INCREMENT=\d+`)
