@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"iter"
 	"os"
 	"strings"
 	"sync/atomic"
@@ -101,8 +102,8 @@ func (e *engine) pass(ctx context.Context, prefix string, skip func(string) bool
 	g.SetLimit(e.cfg.Workers)
 	e.validator = NewKeyValidator(e.cfg.TargetKind)
 	in := DiffInput{
-		Source:  Prefetch(e.cfg.Source.List(gctx, prefix), listAhead),
-		Target:  Prefetch(e.cfg.Target.List(gctx, prefix), listAhead),
+		Source:  Prefetch(e.list(gctx, e.cfg.Source, prefix), listAhead),
+		Target:  Prefetch(e.list(gctx, e.cfg.Target, prefix), listAhead),
 		Journal: e.j.Entries(prefix),
 		Keep: func(k string) bool {
 			return e.keep(k) && (skip == nil || !skip(k))
@@ -136,6 +137,22 @@ func (e *engine) pass(ctx context.Context, prefix string, skip func(string) bool
 		return derr
 	}
 	return errors.Join(derr, werr)
+}
+
+// list lists one side under prefix. With --shard a full pass lists only
+// this shard's top-level prefixes (ListShard); a priority prefix inside
+// another shard's folder lists nothing. Diff's Keep still applies the
+// shard rule to both listings and the journal, so all three see one key set.
+func (e *engine) list(ctx context.Context, st Store, prefix string) iter.Seq2[Object, error] {
+	sh := e.cfg.Shard
+	switch {
+	case sh.Count <= 1:
+	case prefix == "":
+		return ListShard(ctx, st, sh.Owns)
+	case strings.Contains(prefix, "/") && !sh.Owns(prefix):
+		return func(func(Object, error) bool) {}
+	}
+	return st.List(ctx, prefix)
 }
 
 // dispatch decides one key and runs or queues the work.

@@ -95,12 +95,18 @@ func (s *FSStore) path(key string) string { return s.root + "/" + key }
 // and directories by name+"/", which yields the S3 byte order globally.
 // Memory is one directory listing per level of depth.
 func (s *FSStore) List(ctx context.Context, prefix string) iter.Seq2[Object, error] {
+	return s.list(ctx, prefix, nil)
+}
+
+// list walks under prefix; keep, when set, drops root-level entries
+// ("a-b" or "a/") without opening them.
+func (s *FSStore) list(ctx context.Context, prefix string, keep func(string) bool) iter.Seq2[Object, error] {
 	return func(yield func(Object, error) bool) {
 		dir := ""
 		if i := strings.LastIndexByte(prefix, '/'); i >= 0 {
 			dir = prefix[:i+1]
 		}
-		w := fsWalker{s: s, ctx: ctx, prefix: prefix, yield: yield}
+		w := fsWalker{s: s, ctx: ctx, prefix: prefix, keepTop: keep, yield: yield}
 		if fi, err := os.Stat(s.root); err == nil && s.follow {
 			w.stack = append(w.stack, devIno(fi)) // a link back to the root is a loop too
 		}
@@ -112,7 +118,9 @@ type fsWalker struct {
 	s      *FSStore
 	ctx    context.Context
 	prefix string
-	yield  func(Object, error) bool
+	// keepTop, when set, filters the entries of the root directory.
+	keepTop func(string) bool
+	yield   func(Object, error) bool
 	// stack of (dev, ino) of the directories being walked, for symlink loops.
 	stack [][2]uint64
 }
@@ -143,6 +151,9 @@ func (w *fsWalker) walk(dir string) bool {
 	for _, e := range entries {
 		key := dir + e.name
 		if !strings.HasPrefix(key, w.prefix) && !strings.HasPrefix(w.prefix, key) {
+			continue
+		}
+		if dir == "" && w.keepTop != nil && !w.keepTop(key) {
 			continue
 		}
 		if e.isDir {

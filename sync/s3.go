@@ -43,6 +43,8 @@ type S3Options struct {
 	// access key id or profile name); never a secret.
 	CredentialID string
 	Logger       *slog.Logger
+	// ListPageSize is ListObjectsV2's MaxKeys; 0 = the server's default (1000).
+	ListPageSize int
 }
 
 // S3Store is a Store over s3://bucket/prefix.
@@ -139,7 +141,7 @@ func (s *S3Store) List(ctx context.Context, prefix string) iter.Seq2[Object, err
 	return func(yield func(Object, error) bool) {
 		in := &s3.ListObjectsV2Input{
 			Bucket: aws.String(s.bucket), Prefix: aws.String(s.root + prefix),
-			EncodingType: types.EncodingTypeUrl,
+			EncodingType: types.EncodingTypeUrl, MaxKeys: s.maxKeys(),
 		}
 		last, first := "", true
 		for {
@@ -168,6 +170,13 @@ func (s *S3Store) List(ctx context.Context, prefix string) iter.Seq2[Object, err
 			in.ContinuationToken = out.NextContinuationToken
 		}
 	}
+}
+
+func (s *S3Store) maxKeys() *int32 {
+	if s.opt.ListPageSize <= 0 {
+		return nil
+	}
+	return aws.Int32(int32(min(s.opt.ListPageSize, 1000)))
 }
 
 func (s *S3Store) listed(o types.Object, enc types.EncodingType) (Object, error) {
