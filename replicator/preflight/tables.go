@@ -81,11 +81,7 @@ func checkForeignKeys(ctx context.Context, o Options, r *Result) error {
 	}
 	if _, cycles := schema.Order(o.Tables, fks); len(cycles) > 0 {
 		for _, c := range cycles {
-			names := make([]string, len(c))
-			for i, t := range c {
-				names[i] = t.String()
-			}
-			r.fail("foreign-key", "tables %s reference each other in a foreign-key cycle; evac cannot yet copy a cycle chunk by chunk with checks on: drop one foreign key of the cycle on the source, or exclude the tables", strings.Join(names, ", "))
+			r.fail("foreign-key", "%s", cycleMessage(schema.CycleCore(c, fks)))
 		}
 	}
 	return nil
@@ -146,3 +142,29 @@ func checkRowSize(ctx context.Context, o Options, tgt *server, r *Result) error 
 	}
 	return nil
 }
+
+// cycleMessage explains a foreign-key cycle and the manual ways out: the
+// keys that close it, and which of them can be dropped on the source
+// without changing what the source's own writes do to other rows.
+func cycleMessage(tables []change.TableID, keys []schema.ForeignKey) string {
+	names := make([]string, len(tables))
+	for i, t := range tables {
+		names[i] = t.String()
+	}
+	var desc, plain []string
+	for _, fk := range keys {
+		desc = append(desc, fmt.Sprintf("%s (%s -> %s, ON DELETE %s ON UPDATE %s)", fk.Name, fk.Table, fk.Ref, fk.OnDelete, fk.OnUpdate))
+		if !fk.Cascades() {
+			plain = append(plain, fmt.Sprintf("ALTER TABLE %s.%s DROP FOREIGN KEY %s", quote(fk.Table.Schema), quote(fk.Table.Name), quote(fk.Name)))
+		}
+	}
+	hint := "every key of the cycle cascades, so dropping one changes what the source does: exclude the tables with --exclude-tables and copy them separately (e.g. mariadb-dump --single-transaction during cutover)"
+	if len(plain) > 0 {
+		hint = "drop on the source, for the migration, a key that does not cascade (it only validates, so no cascaded write is lost; " + strings.Join(plain, "; ") +
+			"; re-add it on both sides after cutover), or exclude the tables with --exclude-tables and copy them separately (e.g. mariadb-dump --single-transaction during cutover)"
+	}
+	return fmt.Sprintf("tables %s reference each other in a foreign-key cycle through %s; evac copies referenced tables before referencing ones and does not copy cycles (REPLICATION.md, \"Foreign-key cycles\"): %s",
+		strings.Join(names, ", "), strings.Join(desc, ", "), hint)
+}
+
+func quote(name string) string { return "`" + strings.ReplaceAll(name, "`", "``") + "`" }

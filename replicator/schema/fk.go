@@ -126,3 +126,42 @@ func allPlaced(deps, placed map[change.TableID]bool) bool {
 	}
 	return true
 }
+
+// CycleCore narrows tables (the unordered rest returned by Order) to those
+// on a foreign-key cycle, dropping tables that only depend on one, and
+// returns the foreign keys between them (self-references excluded): the
+// keys that close the cycle.
+func CycleCore(tables []change.TableID, fks []ForeignKey) ([]change.TableID, []ForeignKey) {
+	in := map[change.TableID]bool{}
+	for _, t := range tables {
+		in[t] = true
+	}
+	for changed := true; changed; {
+		changed = false
+		referenced := map[change.TableID]bool{}
+		for _, fk := range fks {
+			if fk.Table != fk.Ref && in[fk.Table] && in[fk.Ref] {
+				referenced[fk.Ref] = true
+			}
+		}
+		for t := range in {
+			if !referenced[t] {
+				delete(in, t)
+				changed = true
+			}
+		}
+	}
+	var core []change.TableID
+	for _, t := range tables {
+		if in[t] {
+			core = append(core, t)
+		}
+	}
+	var keys []ForeignKey
+	for _, fk := range fks {
+		if fk.Table != fk.Ref && in[fk.Table] && in[fk.Ref] {
+			keys = append(keys, fk)
+		}
+	}
+	return core, keys
+}

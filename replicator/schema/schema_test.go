@@ -59,3 +59,26 @@ func TestFilter(t *testing.T) {
 		t.Error("Cascades")
 	}
 }
+
+func TestCycleCore(t *testing.T) {
+	fks := []ForeignKey{
+		{Name: "ab", Table: id("a"), Ref: id("b")},
+		{Name: "ba", Table: id("b"), Ref: id("a")},
+		{Name: "ca", Table: id("c"), Ref: id("a")}, // depends on the cycle, not on it
+		{Name: "dc", Table: id("d"), Ref: id("c")},
+		{Name: "aa", Table: id("a"), Ref: id("a")}, // self-reference
+		{Name: "ex", Table: id("e"), Ref: id("x")},
+	}
+	_, rest := Order([]change.TableID{id("a"), id("b"), id("c"), id("d"), id("e"), id("x")}, fks)
+	if len(rest) != 1 || names(rest[0]) != "d.a d.b d.c d.d" {
+		t.Fatalf("Order rest = %v", rest)
+	}
+	core, keys := CycleCore(rest[0], fks)
+	var kn []string
+	for _, k := range keys {
+		kn = append(kn, k.Name)
+	}
+	if names(core) != "d.a d.b" || len(kn) != 2 || kn[0] != "ab" || kn[1] != "ba" {
+		t.Fatalf("CycleCore = %v %v", names(core), kn)
+	}
+}
