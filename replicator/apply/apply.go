@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math"
 	"time"
 
 	driver "github.com/go-sql-driver/mysql"
@@ -173,22 +172,6 @@ func skipped(t change.TableID) bool {
 		return true
 	}
 	return false
-}
-
-// bindable converts a row value into what the driver binds exactly.
-func bindable(v any) any {
-	switch x := v.(type) {
-	case float64:
-		if x == 0 && math.Signbit(x) {
-			return []byte("-0e0")
-		}
-	case float32:
-		if x == 0 && math.Signbit(float64(x)) {
-			return []byte("-0e0")
-		}
-		return float64(x)
-	}
-	return v
 }
 
 func mysqlErrno(err error) uint16 {

@@ -1,6 +1,7 @@
 package apply
 
 import (
+	"github.com/evac-dev/evac/replicator/sqlbuild"
 	"math"
 	"reflect"
 	"strings"
@@ -54,8 +55,8 @@ func TestBindable(t *testing.T) {
 		{nil, nil},
 	}
 	for _, tt := range tests {
-		if got := bindable(tt.in); !reflect.DeepEqual(got, tt.want) {
-			t.Errorf("bindable(%#v) = %#v, want %#v", tt.in, got, tt.want)
+		if got := sqlbuild.Bindable(tt.in); !reflect.DeepEqual(got, tt.want) {
+			t.Errorf("Bindable(%#v) = %#v, want %#v", tt.in, got, tt.want)
 		}
 	}
 }

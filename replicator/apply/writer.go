@@ -191,7 +191,7 @@ func (w *writer) insertChunk(ctx context.Context, c ChunkRows) error {
 func bindRow(vals []any) []any {
 	out := make([]any, len(vals))
 	for i, v := range vals {
-		out[i] = bindable(v)
+		out[i] = sqlbuild.Bindable(v)
 	}
 	return out
 }
@@ -209,7 +209,7 @@ func writable(r *change.Row, img []any) ([]string, []any) {
 			continue
 		}
 		cols = append(cols, c)
-		vals = append(vals, bindable(img[i]))
+		vals = append(vals, sqlbuild.Bindable(img[i]))
 	}
 	return cols, vals
 }
@@ -226,7 +226,7 @@ func keyOf(r *change.Row) ([]string, []any, error) {
 	cols := make([]string, len(r.Key))
 	vals := make([]any, len(r.Key))
 	for i, k := range r.Key {
-		cols[i], vals[i] = r.Columns[k], bindable(img[k])
+		cols[i], vals[i] = r.Columns[k], sqlbuild.Bindable(img[k])
 	}
 	return cols, vals, nil
 }

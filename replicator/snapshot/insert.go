@@ -3,7 +3,6 @@ package snapshot
 import (
 	"context"
 	"fmt"
-	"math"
 	"time"
 
 	"github.com/evac-dev/evac/replicator/apply"
@@ -160,25 +159,9 @@ func bindRows(rows [][]any) [][]any {
 		b := slab[:len(r):len(r)]
 		slab = slab[len(r):]
 		for k, v := range r {
-			b[k] = bindValue(v)
+			b[k] = sqlbuild.Bindable(v)
 		}
 		out[i] = b
 	}
 	return out
-}
-
-// bindValue keeps the sign of a negative zero (lost by text interpolation).
-func bindValue(v any) any {
-	switch x := v.(type) {
-	case float64:
-		if x == 0 && math.Signbit(x) {
-			return []byte("-0e0")
-		}
-	case float32:
-		if x == 0 && math.Signbit(float64(x)) {
-			return []byte("-0e0")
-		}
-		return float64(x)
-	}
-	return v
 }
