@@ -75,50 +75,11 @@ func (w testWriter) Write(b []byte) (int, error) {
 	return len(b), nil
 }
 
-// dump returns every row of a table, each column as HEX(), ordered.
-func dump(t *testing.T, db *sql.DB, schema, table string) []string {
-	t.Helper()
-	rows, err := db.Query(`SELECT COLUMN_NAME, DATA_TYPE FROM information_schema.COLUMNS
-		WHERE TABLE_SCHEMA=? AND TABLE_NAME=? ORDER BY ORDINAL_POSITION`, schema, table)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var exprs []string
-	for rows.Next() {
-		var c, dt string
-		if err := rows.Scan(&c, &dt); err != nil {
-			t.Fatal(err)
-		}
-		q := "`" + c + "`"
-		ex := "COALESCE(HEX(" + q + "),'NULL')"
-		if dt == "float" || dt == "double" { // full precision and the sign of zero
-			ex = "CONCAT(" + ex + ",'/',COALESCE(CAST(" + q + " AS CHAR),'NULL'),'/',COALESCE(" + q + "=0 AND CAST(" + q + " AS CHAR) LIKE '-%','x'))"
-		}
-		exprs = append(exprs, ex)
-	}
-	rows.Close()
-	q := fmt.Sprintf("SELECT CONCAT_WS('|',%s) r FROM `%s`.`%s` ORDER BY r", strings.Join(exprs, ","), schema, table)
-	rs, err := db.Query(q)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rs.Close()
-	var out []string
-	for rs.Next() {
-		var r string
-		if err := rs.Scan(&r); err != nil {
-			t.Fatal(err)
-		}
-		out = append(out, r)
-	}
-	return out
-}
-
 // same asserts identical tables (ordered full-row dump and CHECKSUM TABLE).
 func (e *env) same(tables ...string) {
 	e.t.Helper()
 	for _, tb := range tables {
-		s, g := dump(e.t, e.src, e.db, tb), dump(e.t, e.tgt, e.db, tb)
+		s, g := testenv.DumpTable(e.t, e.src, e.db, tb), testenv.DumpTable(e.t, e.tgt, e.db, tb)
 		if strings.Join(s, "\n") != strings.Join(g, "\n") {
 			e.t.Errorf("table %s differs: source %d rows, target %d rows%s", tb, len(s), len(g), firstDiff(s, g))
 		}

@@ -1,6 +1,10 @@
 package apply_test
 
-import "testing"
+import (
+	"testing"
+
+	"github.com/evac-dev/evac/internal/testenv"
+)
 
 // TestForeignKeyCascades: cascaded changes are not in MariaDB's binlog; the
 // target reproduces them from its own FK definitions.
@@ -36,7 +40,7 @@ func TestForeignKeyCascades(t *testing.T) {
 		"SET SESSION foreign_key_checks = 1", "DELETE FROM c WHERE id = 103")
 	p.mustRun()
 	p.same("p", "c")
-	if n := len(dump(t, p.tgt, p.db, "s")); n != 2 {
+	if n := len(testenv.DumpTable(t, p.tgt, p.db, "s")); n != 2 {
 		t.Fatalf("s has %d rows on the target, want 2 (4 and 7)", n)
 	}
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"errors"
-	"fmt"
 	"math/rand/v2"
 	"strings"
 	"testing"
@@ -203,54 +202,10 @@ func (p *pipe) mustRun() {
 	}
 }
 
-// dump returns every row of a table, each column as HEX() (and, for
-// FLOAT/DOUBLE, also the shortest round-trip text), ordered by all columns
-// of the table's first key.
-func dump(t *testing.T, db *sql.DB, schema, table string) []string {
-	t.Helper()
-	rows, err := db.Query(`SELECT COLUMN_NAME, DATA_TYPE FROM information_schema.COLUMNS
-		WHERE TABLE_SCHEMA=? AND TABLE_NAME=? ORDER BY ORDINAL_POSITION`, schema, table)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var exprs []string
-	for rows.Next() {
-		var c, dt string
-		if err := rows.Scan(&c, &dt); err != nil {
-			t.Fatal(err)
-		}
-		q := "`" + c + "`"
-		e := "COALESCE(HEX(" + q + "),'NULL')"
-		if dt == "timestamp" {
-			e = "COALESCE(UNIX_TIMESTAMP(" + q + "),'NULL')"
-		}
-		if dt == "float" || dt == "double" {
-			e = "CONCAT(" + e + ",'/',COALESCE(CAST(" + q + " AS CHAR),'NULL'),'/',COALESCE(" + q + "=0 AND CAST(" + q + " AS CHAR) LIKE '-%','x'))"
-		}
-		exprs = append(exprs, e)
-	}
-	rows.Close()
-	q := fmt.Sprintf("SELECT CONCAT_WS('|',%s) r FROM `%s`.`%s` ORDER BY r", strings.Join(exprs, ","), schema, table)
-	rs, err := db.Query(q)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rs.Close()
-	var out []string
-	for rs.Next() {
-		var r string
-		if err := rs.Scan(&r); err != nil {
-			t.Fatal(err)
-		}
-		out = append(out, r)
-	}
-	return out
-}
-
 func (p *pipe) same(tables ...string) {
 	p.t.Helper()
 	for _, tb := range tables {
-		s, g := dump(p.t, p.src, p.db, tb), dump(p.t, p.tgt, p.db, tb)
+		s, g := testenv.DumpTable(p.t, p.src, p.db, tb), testenv.DumpTable(p.t, p.tgt, p.db, tb)
 		if strings.Join(s, "\n") != strings.Join(g, "\n") {
 			p.t.Errorf("table %s differs:\nsource (%d rows):\n%s\ntarget (%d rows):\n%s", tb, len(s), strings.Join(s, "\n"), len(g), strings.Join(g, "\n"))
 		}

@@ -145,7 +145,7 @@ func TestTypeMatrix(t *testing.T) {
 	p.mustRun()
 	for _, tt := range typeMatrix {
 		p.same(tt.name)
-		if got := len(dump(t, p.tgt, p.db, tt.name)); got != 2*len(tt.rows)-1 {
+		if got := len(testenv.DumpTable(t, p.tgt, p.db, tt.name)); got != 2*len(tt.rows)-1 {
 			t.Errorf("%s: %d rows on the target, want %d", tt.name, got, 2*len(tt.rows)-1)
 		}
 	}

@@ -1,6 +1,7 @@
 package apply_test
 
 import (
+	"github.com/evac-dev/evac/internal/testenv"
 	"strings"
 	"testing"
 )
@@ -33,7 +34,7 @@ func TestXA(t *testing.T) {
 	)
 	p.mustRun()
 	p.same("t")
-	if got := strings.Join(dump(t, p.tgt, p.db, "t"), " "); got != "1|A 2|2" {
+	if got := strings.Join(testenv.DumpTable(t, p.tgt, p.db, "t"), " "); got != "1|A 2|2" {
 		t.Fatalf("target rows %q, want ids 1 (v=10) and 2 (v=2)", got)
 	}
 }
@@ -58,7 +59,7 @@ func TestXARestartBetweenPrepareAndCommit(t *testing.T) {
 	}
 	p.source("INSERT INTO t VALUES (3, 'c')")
 	p.mustRun() // stops after the prepare group and the insert
-	if n := len(dump(t, p.tgt, p.db, "t")); n != 1 {
+	if n := len(testenv.DumpTable(t, p.tgt, p.db, "t")); n != 1 {
 		t.Fatalf("after the first run the target has %d rows, want 1 (the prepared rows wait)", n)
 	}
 	if _, err := c1.ExecContext(t.Context(), "XA COMMIT "+xid); err != nil {
